@@ -1,0 +1,26 @@
+# Herald: `make run` starts the server, `make test` runs every test.
+SWIFT ?= swift
+ARGS ?=
+
+.PHONY: deps build run test bench bench-spec clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build --product herald
+
+run: deps
+	$(SWIFT) run herald $(if $(ARGS),$(ARGS),--help)
+
+test: deps
+	$(SWIFT) test
+
+bench-spec: deps
+	$(SWIFT) build -c release --product SpecBenchmark
+	.build/release/SpecBenchmark
+
+bench: bench-spec
+
+clean:
+	rm -rf .build

@@ -1,0 +1,98 @@
+extension SegmentEvent {
+    /// Longest `messageId` accepted, as in Segment's Tracking API.
+    public static let maximumMessageIdLength = 100
+
+    /// Reads and validates one event object.
+    ///
+    /// - Parameters:
+    ///   - json: the event object.
+    ///   - defaultType: the call named by the endpoint (`/v1/track`), used when the body has no `type`.
+    /// - Throws: ``EventValidationError/unsupportedType(_:)`` for an unknown `type`,
+    ///   ``EventValidationError/invalid(_:)`` naming the field otherwise.
+    public init(validating json: JSONObject, defaultType: EventType? = nil) throws(EventValidationError) {
+        let type = try Self.resolveType(json, defaultType: defaultType)
+        var warnings: [String] = []
+        try Self.checkIdentifiers(json, type: type)
+        try Self.checkObjects(json, type: type)
+        try Self.checkCallFields(json, type: type)
+        Self.checkTimestamps(json, warnings: &warnings)
+        if type == .identify, json["email"] != nil, json["email"]?.isNull == false {
+            warnings.append("email is at the top level; Segment's spec puts it inside traits")
+        }
+        self.init(type: type, json: json, warnings: warnings)
+    }
+
+    private static func resolveType(_ json: JSONObject, defaultType: EventType?) throws(EventValidationError) -> EventType {
+        guard let raw = json["type"], !raw.isNull else {
+            if let defaultType { return defaultType }
+            throw .invalid("event requires `type` (one of identify, track, page, screen, group, alias, delete)")
+        }
+        guard let text = raw.stringValue else {
+            throw .invalid("`type` must be a string, not \(raw.kindName)")
+        }
+        guard let type = EventType(rawValue: text.lowercased()) else {
+            throw .unsupportedType(text)
+        }
+        if let defaultType, defaultType != type {
+            throw .invalid("`type` is \"\(text)\" but this endpoint takes \(defaultType.rawValue) events")
+        }
+        return type
+    }
+
+    private static func checkIdentifiers(_ json: JSONObject, type: EventType) throws(EventValidationError) {
+        for field in ["userId", "anonymousId", "messageId"] {
+            if let value = json[field], !value.isNull, value.identifierText == nil {
+                throw .invalid("`\(field)` must be a string, not \(value.kindName)")
+            }
+        }
+        let userId = nonEmpty(json["userId"]?.identifierText)
+        let anonymousId = nonEmpty(json["anonymousId"]?.identifierText)
+        if userId == nil && anonymousId == nil {
+            throw .invalid("\(type.rawValue) event requires `userId` or `anonymousId`")
+        }
+        if let messageId = json["messageId"]?.identifierText, messageId.count > maximumMessageIdLength {
+            throw .invalid("`messageId` is \(messageId.count) characters; the limit is \(maximumMessageIdLength)")
+        }
+    }
+
+    private static func checkObjects(_ json: JSONObject, type: EventType) throws(EventValidationError) {
+        for field in ["context", "integrations", "properties", "traits"] {
+            if let value = json[field], !value.isNull, value.objectValue == nil {
+                throw .invalid("\(type.rawValue) event: `\(field)` must be an object, not \(value.kindName)")
+            }
+        }
+    }
+
+    private static func checkCallFields(_ json: JSONObject, type: EventType) throws(EventValidationError) {
+        switch type {
+        case .track:
+            guard let event = json["event"], !event.isNull else { throw .invalid("track event requires `event`") }
+            guard let name = event.stringValue else { throw .invalid("track event: `event` must be a string, not \(event.kindName)") }
+            guard !name.isEmpty else { throw .invalid("track event requires a non-empty `event`") }
+        case .page, .screen:
+            if let name = json["name"], !name.isNull, name.stringValue == nil {
+                throw .invalid("\(type.rawValue) event: `name` must be a string, not \(name.kindName)")
+            }
+        case .group:
+            guard nonEmpty(json["groupId"]?.identifierText) != nil else { throw .invalid("group event requires `groupId`") }
+        case .alias:
+            guard nonEmpty(json["previousId"]?.identifierText) != nil else { throw .invalid("alias event requires `previousId`") }
+            guard nonEmpty(json["userId"]?.identifierText) != nil else { throw .invalid("alias event requires `userId`") }
+        case .identify, .delete:
+            break
+        }
+    }
+
+    private static func checkTimestamps(_ json: JSONObject, warnings: inout [String]) {
+        for field in ["timestamp", "originalTimestamp", "sentAt"] {
+            guard let value = json[field], !value.isNull else { continue }
+            guard let text = value.stringValue else {
+                warnings.append("`\(field)` is \(value.kindName), not an ISO-8601 time; it was ignored")
+                continue
+            }
+            if Timestamp(iso8601: text) == nil {
+                warnings.append("`\(field)` \"\(text.prefix(64))\" is not an ISO-8601 time; it was ignored")
+            }
+        }
+    }
+}

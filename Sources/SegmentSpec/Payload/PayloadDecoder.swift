@@ -1,0 +1,170 @@
+/// Which endpoint a body arrived on; it decides the accepted shapes.
+public enum PayloadEndpoint: Sendable, Hashable {
+    /// `/inbound/segment`: one event, a JSON array of events, or a `{"batch": [...]}` envelope.
+    case destination
+    /// `/v1/<call>`: one event of that call; `type` may be absent.
+    case single(EventType)
+    /// `/v1/batch`, `/v1/import`, `/v1/b`: a `{"batch": [...]}` envelope.
+    case batch
+}
+
+/// How the body carried its events.
+public enum PayloadShape: Sendable, Hashable {
+    /// One event object.
+    case single
+    /// A bare JSON array of events.
+    case array
+    /// A `{"batch": [...]}` envelope.
+    case batch
+}
+
+/// One event of a request, valid or not, with the bytes Herald stores for it.
+public struct DecodedEvent: Sendable {
+    /// Position in the request (0 for a single event).
+    public let index: Int
+    /// `messageId` as sent, for reporting a rejected event.
+    public let messageId: String?
+    /// The validated event, or why it was rejected.
+    public let outcome: Result<SegmentEvent, EventValidationError>
+    /// The event's JSON as stored: the original bytes for a single event, otherwise
+    /// the compact encoding of the merged event (member order and number literals kept).
+    /// A `writeKey` member is removed: credentials never reach the event log.
+    public let storedJSON: [UInt8]
+}
+
+/// A decoded request body.
+public struct DecodedPayload: Sendable {
+    /// How the events were carried.
+    public let shape: PayloadShape
+    /// A `writeKey` found at the top level of the body (Segment's libraries authenticate with it).
+    public let writeKey: String?
+    /// Every event of the request in order.
+    public let events: [DecodedEvent]
+}
+
+/// Turns a request body into events: parses, unwraps arrays and batch envelopes, merges a
+/// batch's shared `context`, `integrations` and `sentAt` into each event, and validates
+/// each event on its own so one bad event does not sink a batch.
+public struct PayloadDecoder: Sendable {
+    /// Limits applied to events and batches.
+    public let limits: PayloadLimits
+
+    /// A decoder with these limits (Segment's by default).
+    public init(limits: PayloadLimits = .segment) {
+        self.limits = limits
+    }
+
+    /// Decodes a body received on `endpoint`.
+    public func decode(_ body: [UInt8], endpoint: PayloadEndpoint) throws(PayloadError) -> DecodedPayload {
+        let root: JSONValue
+        do {
+            root = try JSONParser.parse(body)
+        } catch {
+            throw .malformed(error)
+        }
+        switch (root, endpoint) {
+        case (.object(let object), .single(let type)):
+            return DecodedPayload(shape: .single, writeKey: object["writeKey"]?.stringValue,
+                                  events: [decodeSingle(object, body: body, defaultType: type)])
+        case (.object(let object), .destination) where object["batch"] == nil:
+            return DecodedPayload(shape: .single, writeKey: object["writeKey"]?.stringValue,
+                                  events: [decodeSingle(object, body: body, defaultType: nil)])
+        case (.object(let object), .destination), (.object(let object), .batch):
+            return try decodeEnvelope(object)
+        case (.array(let elements), .destination):
+            try checkCount(elements.count)
+            let events = elements.enumerated().map { decodeElement($0.element, index: $0.offset, shared: nil) }
+            return DecodedPayload(shape: .array, writeKey: nil, events: events)
+        case (_, .single(let type)):
+            throw .invalidShape("body must be a JSON object holding one \(type.rawValue) event, not \(root.kindName)")
+        case (_, .batch):
+            throw .invalidShape("body must be a JSON object with a `batch` array, not \(root.kindName)")
+        case (_, .destination):
+            throw .invalidShape("body must be an event object, an array of events or {\"batch\": [...]}, not \(root.kindName)")
+        }
+    }
+
+    private func checkCount(_ count: Int) throws(PayloadError) {
+        if count > limits.maximumBatchEvents {
+            throw .tooManyEvents(count: count, limit: limits.maximumBatchEvents)
+        }
+    }
+
+    private func decodeSingle(_ object: JSONObject, body: [UInt8], defaultType: EventType?) -> DecodedEvent {
+        var stored = object
+        let hadWriteKey = stored.contains("writeKey")
+        stored["writeKey"] = nil
+        let bytes = hadWriteKey ? stored.encodedBytes() : body
+        return makeEvent(stored, bytes: bytes, index: 0, defaultType: defaultType)
+    }
+
+    private func decodeEnvelope(_ envelope: JSONObject) throws(PayloadError) -> DecodedPayload {
+        guard let batch = envelope["batch"] else {
+            throw .invalidShape("body must have a `batch` array of events")
+        }
+        guard case .array(let elements) = batch else {
+            throw .invalidShape("`batch` must be an array of events, not \(batch.kindName)")
+        }
+        try checkCount(elements.count)
+        let shared = SharedFields(envelope)
+        let events = elements.enumerated().map { decodeElement($0.element, index: $0.offset, shared: shared) }
+        return DecodedPayload(shape: .batch, writeKey: envelope["writeKey"]?.stringValue, events: events)
+    }
+
+    private func decodeElement(_ element: JSONValue, index: Int, shared: SharedFields?) -> DecodedEvent {
+        guard case .object(var object) = element else {
+            let error = EventValidationError.invalid("event at index \(index) must be an object, not \(element.kindName)")
+            return DecodedEvent(index: index, messageId: nil, outcome: .failure(error), storedJSON: element.encodedBytes())
+        }
+        shared?.merge(into: &object)
+        object["writeKey"] = nil
+        return makeEvent(object, bytes: object.encodedBytes(), index: index, defaultType: nil)
+    }
+
+    private func makeEvent(_ object: JSONObject, bytes: [UInt8], index: Int, defaultType: EventType?) -> DecodedEvent {
+        let messageId = object["messageId"]?.identifierText
+        guard bytes.count <= limits.maximumEventBytes else {
+            let error = EventValidationError.tooLarge(bytes: bytes.count, limit: limits.maximumEventBytes)
+            return DecodedEvent(index: index, messageId: messageId, outcome: .failure(error), storedJSON: bytes)
+        }
+        let outcome: Result<SegmentEvent, EventValidationError>
+        do {
+            outcome = .success(try SegmentEvent(validating: object, defaultType: defaultType))
+        } catch {
+            outcome = .failure(error)
+        }
+        return DecodedEvent(index: index, messageId: messageId, outcome: outcome, storedJSON: bytes)
+    }
+}
+
+/// The fields a batch envelope shares with its events.
+struct SharedFields {
+    let context: JSONObject?
+    let integrations: JSONObject?
+    let sentAt: JSONValue?
+
+    init(_ envelope: JSONObject) {
+        context = envelope["context"]?.objectValue
+        integrations = envelope["integrations"]?.objectValue
+        sentAt = envelope["sentAt"].flatMap { $0.isNull ? nil : $0 }
+    }
+
+    /// The event's own values win over the envelope's; objects merge key by key.
+    func merge(into event: inout JSONObject) {
+        Self.merge(context, into: &event, key: "context")
+        Self.merge(integrations, into: &event, key: "integrations")
+        if let sentAt, event["sentAt"] == nil || event["sentAt"]?.isNull == true {
+            event["sentAt"] = sentAt
+        }
+    }
+
+    /// Leaves a non-object member alone so validation reports it instead of hiding it.
+    private static func merge(_ shared: JSONObject?, into event: inout JSONObject, key: String) {
+        guard let shared else { return }
+        switch event[key] {
+        case nil, .null?: event[key] = .object(shared)
+        case .object(let own)?: event[key] = .object(shared.deepMerging(own))
+        default: break
+        }
+    }
+}
