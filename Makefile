@@ -11,7 +11,7 @@ build: deps
 	$(SWIFT) build --product herald
 
 run: deps
-	$(SWIFT) run herald $(if $(ARGS),$(ARGS),--help)
+	$(SWIFT) run herald $(if $(ARGS),$(ARGS),serve)
 
 test: deps
 	$(SWIFT) test

@@ -1,0 +1,37 @@
+import Foundation
+public import Logging
+public import ServiceLifecycle
+import SegmentSpec
+
+/// Removes dedup keys older than the window, in the background, so the dedup index stays
+/// the size of the window's traffic instead of growing forever.
+public struct DedupPruner: Service {
+    private let store: HeraldStore
+    private let window: Duration
+    private let interval: Duration
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - window: how long a messageId is remembered.
+    ///   - interval: time between prunes.
+    public init(store: HeraldStore, window: Duration, interval: Duration = .seconds(600), logger: Logger) {
+        self.store = store
+        self.window = window
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// Prunes now and then every `interval` until graceful shutdown.
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let cutoff = Timestamp(millisecondsSince1970: Timestamp(Date()).millisecondsSince1970 - Int64(window.components.seconds) * 1000)
+            do {
+                let removed = try await store.pruneDedupKeys(olderThan: cutoff)
+                if removed > 0 { logger.info("pruned expired dedup keys", metadata: ["count": "\(removed)"]) }
+            } catch {
+                logger.warning("dedup prune failed; will retry", metadata: ["error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+public import Foundation
+import GRDB
+public import ServiceLifecycle
+import Synchronization
+
+/// The single writer of the event log: requests hand it their events and wait; it appends
+/// everything that arrived since its last commit in one transaction (group commit) and
+/// answers each request when that transaction is on disk.
+///
+/// One fsync serves many concurrent requests, which is what makes durable single-event
+/// ingest fast. Run it as a `Service`; on graceful shutdown it stops taking submissions,
+/// writes what is queued, and returns.
+public final class GroupCommitWriter: Service, Sendable {
+    /// Tuning of the writer.
+    public struct Options: Sendable {
+        /// Events allowed to wait for a commit before new requests get `queueFull` (503).
+        public var queueCapacity: Int = 50_000
+        /// Most events in one transaction; the rest wait for the next one.
+        public var maximumEventsPerCommit: Int = 5_000
+        /// How long a messageId is remembered for deduplication (Segment retries for 4 hours).
+        public var dedupWindow: Duration = .seconds(7 * 24 * 3600)
+
+        /// Default options.
+        public init() {}
+    }
+
+    /// Reports each commit: how many events it wrote and how long the transaction took.
+    public typealias CommitObserver = @Sendable (_ events: Int, _ duration: Duration) -> Void
+
+    private struct Submission: Sendable {
+        let keyHash: Data
+        let events: [IngestEvent]
+        let continuation: CheckedContinuation<[AppendOutcome], any Error>
+    }
+
+    private struct State: ~Copyable {
+        var pending: [Submission] = []
+        var pendingEvents = 0
+        var wakeWriter: CheckedContinuation<Void, Never>?
+        var closed = false
+    }
+
+    private let store: HeraldStore
+    private let options: Options
+    private let observer: CommitObserver?
+    private let state = Mutex(State())
+
+    /// A writer appending to `store`.
+    public init(store: HeraldStore, options: Options = Options(), observer: CommitObserver? = nil) {
+        self.store = store
+        self.options = options
+        self.observer = observer
+    }
+
+    /// Appends `events` durably; returns one outcome per event once they are committed.
+    ///
+    /// - Parameter keyHash: hash of the key that authenticated the request. It is checked
+    ///   again inside the transaction so a key revoked meanwhile (even by another process)
+    ///   writes nothing.
+    /// - Throws: ``IngestError``.
+    public func append(_ events: [IngestEvent], keyHash: Data) async throws -> [AppendOutcome] {
+        guard !events.isEmpty else { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            let submission = Submission(keyHash: keyHash, events: events, continuation: continuation)
+            let (refusal, wake) = state.withLock { state -> (IngestError?, CheckedContinuation<Void, Never>?) in
+                if state.closed { return (.shuttingDown, nil) }
+                // A request larger than the whole queue is still taken when the queue is empty.
+                if state.pendingEvents > 0 && state.pendingEvents + events.count > options.queueCapacity { return (.queueFull, nil) }
+                state.pending.append(submission)
+                state.pendingEvents += events.count
+                let wake = state.wakeWriter
+                state.wakeWriter = nil
+                return (nil, wake)
+            }
+            if let refusal {
+                continuation.resume(throwing: refusal)
+            } else {
+                wake?.resume()
+            }
+        }
+    }
+
+    /// Commits batches until graceful shutdown, then drains the queue and returns.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            while let batch = await nextBatch() {
+                await commit(batch)
+            }
+        } onGracefulShutdown: {
+            self.close()
+        }
+    }
+
+    /// Stops taking submissions; queued ones are still written.
+    public func close() {
+        let wake = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.closed = true
+            let wake = state.wakeWriter
+            state.wakeWriter = nil
+            return wake
+        }
+        wake?.resume()
+    }
+
+    /// Waits for submissions; nil once closed and drained.
+    private func nextBatch() async -> [Submission]? {
+        while true {
+            let taken = state.withLock { state -> (batch: [Submission], finished: Bool) in
+                guard !state.pending.isEmpty else { return ([], state.closed) }
+                var count = 0
+                var split = 0
+                while split < state.pending.count && (split == 0 || count + state.pending[split].events.count <= options.maximumEventsPerCommit) {
+                    count += state.pending[split].events.count
+                    split += 1
+                }
+                let batch = Array(state.pending[..<split])
+                state.pending.removeFirst(split)
+                state.pendingEvents -= count
+                return (batch, false)
+            }
+            if !taken.batch.isEmpty { return taken.batch }
+            if taken.finished { return nil }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state -> Bool in
+                    if !state.pending.isEmpty || state.closed { return true }
+                    state.wakeWriter = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        }
+    }
+
+    private func commit(_ batch: [Submission]) async {
+        let window = Int64(options.dedupWindow.components.seconds) * 1000
+        let work = batch.map { (keyHash: $0.keyHash, events: $0.events) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let results: Result<[Result<[AppendOutcome], IngestError>], any Error>
+        do {
+            results = .success(try await store.writer.write { db in
+                var keyValid: [Data: Bool] = [:]
+                return try work.map { submission -> Result<[AppendOutcome], IngestError> in
+                    let valid = try keyValid[submission.keyHash] ?? {
+                        let found = try HeraldStore.identity(hash: submission.keyHash, secret: nil, db) != nil
+                        keyValid[submission.keyHash] = found
+                        return found
+                    }()
+                    guard valid else { return .failure(.keyRevoked) }
+                    return .success(try HeraldStore.appendEvents(submission.events, dedupWindow: window, db))
+                }
+            })
+        } catch {
+            results = .failure(error)
+        }
+        observer?(work.reduce(0) { $0 + $1.events.count }, clock.now - start)
+        switch results {
+        case .success(let outcomes):
+            for (submission, outcome) in zip(batch, outcomes) {
+                submission.continuation.resume(with: outcome.mapError { $0 as any Error })
+            }
+        case .failure(let error):
+            let reason = (error as? DatabaseError).map { $0.message ?? "SQLite error \($0.resultCode)" } ?? "\(error)"
+            for submission in batch {
+                submission.continuation.resume(throwing: IngestError.storeUnavailable(reason))
+            }
+        }
+    }
+}

@@ -1,0 +1,15 @@
+/// Why a key operation could not be done, in words for the command line.
+public enum KeyStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No key has this id (prefix).
+    case unknownKey(String)
+    /// A workspace name that cannot be used.
+    case invalidWorkspaceName(String)
+
+    public var description: String {
+        switch self {
+        case .unknownKey(let id): return "no API key with id \(id); `herald keys list` shows the ids"
+        case .invalidWorkspaceName(let name):
+            return "workspace name \"\(name)\" is not valid: use 1-64 letters, digits, '-' or '_'"
+        }
+    }
+}

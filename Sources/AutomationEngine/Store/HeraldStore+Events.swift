@@ -1,0 +1,98 @@
+import Foundation
+import GRDB
+public import SegmentSpec
+
+extension HeraldStore {
+    /// Appends events to the log inside an open write transaction, deduplicating by
+    /// `(workspace, messageId)` within `dedupWindow` (milliseconds).
+    ///
+    /// A `delete` event erases the user's data first; only a record without personal data
+    /// is kept of it.
+    static func appendEvents(_ events: [IngestEvent], dedupWindow: Int64, _ db: Database) throws -> [AppendOutcome] {
+        let claim = try db.cachedStatement(sql: """
+            INSERT INTO dedup (workspaceId, messageId, receivedAt) VALUES (?, ?, ?)
+            ON CONFLICT (workspaceId, messageId) DO UPDATE SET receivedAt = excluded.receivedAt
+            WHERE dedup.receivedAt < ?
+            """)
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO event (workspaceId, messageId, type, name, userId, anonymousId, receivedAt, timestamp, settings, warnings, raw)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        var outcomes: [AppendOutcome] = []
+        outcomes.reserveCapacity(events.count)
+        for event in events {
+            if !event.isExemptFromDedup {
+                let received = event.receivedAt.millisecondsSince1970
+                try claim.execute(arguments: [event.workspaceId, event.messageId, received, received - dedupWindow])
+                if db.changesCount == 0 {
+                    outcomes.append(.duplicate)
+                    continue
+                }
+            }
+            if event.type == .delete {
+                outcomes.append(.accepted(seq: try erase(for: event, db)))
+                continue
+            }
+            try insert.execute(arguments: [
+                event.workspaceId, event.messageId, event.type.rawValue, event.name, event.userId, event.anonymousId,
+                event.receivedAt.millisecondsSince1970, event.timestamp.millisecondsSince1970, event.settings,
+                event.warnings.isEmpty ? nil : warningsJSON(event.warnings), String(decoding: event.raw, as: UTF8.self),
+            ])
+            outcomes.append(.accepted(seq: db.lastInsertedRowID))
+        }
+        return outcomes
+    }
+
+    static func warningsJSON(_ warnings: [String]) -> String {
+        JSONValue.array(warnings.map(JSONValue.string)).encodedString()
+    }
+
+    /// Removes every expired dedup key; returns how many were removed.
+    public func pruneDedupKeys(olderThan cutoff: Timestamp) async throws -> Int {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM dedup WHERE receivedAt < ?", arguments: [cutoff.millisecondsSince1970])
+            return db.changesCount
+        }
+    }
+
+    /// The most recent events of a workspace, newest first.
+    public func recentEvents(workspace: String, limit: Int = 50) async throws -> [StoredEvent] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM event WHERE workspaceId = ? ORDER BY seq DESC LIMIT ?",
+                arguments: [workspace, limit]
+            ).map(StoredEvent.init(row:))
+        }
+    }
+
+    /// Every stored event with this messageId in the workspace (normally one).
+    public func events(workspace: String, messageId: String) async throws -> [StoredEvent] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM event WHERE workspaceId = ? AND messageId = ? ORDER BY seq",
+                arguments: [workspace, messageId]
+            ).map(StoredEvent.init(row:))
+        }
+    }
+
+    /// Number of events stored for a workspace (all workspaces when nil).
+    public func eventCount(workspace: String? = nil) async throws -> Int {
+        try await writer.read { db in
+            if let workspace {
+                return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event WHERE workspaceId = ?", arguments: [workspace]) ?? 0
+            }
+            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event") ?? 0
+        }
+    }
+
+    /// Every stored messageId of a workspace with how many times it is stored.
+    public func messageIdCounts(workspace: String) async throws -> [String: Int] {
+        try await writer.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT messageId, COUNT(*) AS n FROM event WHERE workspaceId = ? GROUP BY messageId", arguments: [workspace]) {
+                counts[row["messageId"]] = row["n"]
+            }
+            return counts
+        }
+    }
+}

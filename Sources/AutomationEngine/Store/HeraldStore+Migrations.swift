@@ -1,0 +1,61 @@
+import GRDB
+
+extension HeraldStore {
+    /// The schema's history. A shipped migration is never edited; changes get a new one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: workspaces, keys, event log, dedup, erasures") { db in
+            try db.create(table: "workspace") { t in
+                t.primaryKey("id", .text)
+                t.column("createdAt", .integer).notNull()
+                t.column("eventsPerSecondLimit", .integer)  // nil: no rate limit
+            }
+            try db.create(table: "apiKey") { t in
+                t.primaryKey("id", .text)  // the key's visible prefix, e.g. hk_AbC123xy
+                t.column("workspaceId", .text).notNull().references("workspace", onDelete: .cascade)
+                t.column("scope", .text).notNull()
+                t.column("hash", .blob).notNull().unique()
+                t.column("createdAt", .integer).notNull()
+                t.column("revokedAt", .integer)
+            }
+            try db.create(table: "event") { t in
+                t.autoIncrementedPrimaryKey("seq")  // AUTOINCREMENT: erasure never lets a seq be reused
+                t.column("workspaceId", .text).notNull()
+                t.column("messageId", .text).notNull()
+                t.column("type", .text).notNull()
+                t.column("name", .text).notNull()
+                t.column("userId", .text)
+                t.column("anonymousId", .text)
+                t.column("receivedAt", .integer).notNull()  // epoch ms, server clock
+                t.column("timestamp", .integer).notNull()  // epoch ms, skew-corrected
+                t.column("settings", .text)  // decoded X-Segment-Settings
+                t.column("warnings", .text)  // JSON array of strings
+                t.column("raw", .text).notNull()  // the event as received
+            }
+            try db.create(index: "event_recent", on: "event", columns: ["workspaceId", "seq"])
+            try db.execute(sql: "CREATE INDEX event_user ON event(workspaceId, userId) WHERE userId IS NOT NULL")
+            try db.execute(sql: "CREATE INDEX event_anonymous ON event(workspaceId, anonymousId) WHERE anonymousId IS NOT NULL")
+            try db.execute(sql: """
+                CREATE TABLE dedup (
+                    workspaceId TEXT NOT NULL,
+                    messageId TEXT NOT NULL,
+                    receivedAt INTEGER NOT NULL,
+                    PRIMARY KEY (workspaceId, messageId)
+                ) WITHOUT ROWID
+                """)
+            try db.create(index: "dedup_age", on: "dedup", columns: ["receivedAt"])
+            try db.create(table: "erasure") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("workspaceId", .text).notNull()
+                t.column("messageId", .text).notNull()
+                t.column("erasedAt", .integer).notNull()
+                t.column("eventsErased", .integer).notNull()
+            }
+        }
+        return migrator
+    }
+
+    func migrate() throws {
+        try Self.migrator.migrate(writer)
+    }
+}

@@ -1,0 +1,53 @@
+public import GRDB
+import Foundation
+
+/// Herald's database: one SQLite file (WAL, `synchronous=FULL`) holding workspaces, API keys,
+/// the event log with its deduplication index, and erasure records.
+///
+/// Every read and write goes through an intent-named method of this type (see the
+/// `HeraldStore+*.swift` extensions); nothing else writes SQL.
+public struct HeraldStore: Sendable {
+    /// The connection pool (a `DatabasePool` on disk, a `DatabaseQueue` in memory).
+    public let writer: any DatabaseWriter
+    /// The database file, or nil for an in-memory store.
+    public let path: String?
+
+    /// Opens (creating when needed) the database at `path` and migrates it.
+    ///
+    /// WAL journal with `synchronous=FULL`: a committed transaction is on disk before the
+    /// commit returns, so an acknowledged event survives a crash or power loss.
+    public static func open(path: String) throws -> HeraldStore {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)  // `herald keys` may write while the server runs
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        let store = HeraldStore(writer: pool, path: path)
+        try store.migrate()
+        return store
+    }
+
+    /// A private in-memory store, for tests and dry runs.
+    public static func inMemory() throws -> HeraldStore {
+        let store = HeraldStore(writer: try DatabaseQueue(), path: nil)
+        try store.migrate()
+        return store
+    }
+
+    init(writer: any DatabaseWriter, path: String?) {
+        self.writer = writer
+        self.path = path
+    }
+
+    /// True when the database answers a trivial query (for `/health`).
+    public func isHealthy() async -> Bool {
+        do {
+            return try await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") == 1 }
+        } catch {
+            return false
+        }
+    }
+}

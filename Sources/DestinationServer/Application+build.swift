@@ -1,0 +1,59 @@
+public import AutomationEngine
+public import Hummingbird
+import Logging
+import NIOCore
+import SegmentSpec
+
+/// Builds Herald's HTTP application over `store`: ingest endpoints, health and metrics,
+/// with the group-commit writer and the dedup pruner as its background services.
+///
+/// - Parameters:
+///   - configuration: where to listen, limits, dedup window.
+///   - store: the opened database.
+///   - onListening: called with the bound address once the server accepts connections.
+public func buildApplication(
+    _ configuration: ServerConfiguration,
+    store: HeraldStore,
+    onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }
+) -> some ApplicationProtocol {
+    var logger = Logger(label: "herald")
+    logger.logLevel = configuration.logLevel
+    let metrics = HeraldMetrics()
+    var writerOptions = GroupCommitWriter.Options()
+    writerOptions.queueCapacity = configuration.ingestQueueCapacity
+    writerOptions.dedupWindow = configuration.dedupWindow
+    let writer = GroupCommitWriter(store: store, options: writerOptions) { events, duration in
+        metrics.recordCommit(events: events, duration: duration)
+    }
+    let router = buildRouter(configuration, store: store, writer: writer, metrics: metrics)
+    let pruner = DedupPruner(store: store, window: configuration.dedupWindow, logger: logger)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Herald"),
+        services: [writer, pruner],
+        onServerRunning: { channel in
+            await onListening(configuration.host, channel.localAddress?.port ?? configuration.port)
+        },
+        logger: logger
+    )
+}
+
+/// The router of Herald's endpoints, for tests that drive it without a socket.
+public func buildRouter(
+    _ configuration: ServerConfiguration,
+    store: HeraldStore,
+    writer: GroupCommitWriter,
+    metrics: HeraldMetrics
+) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: RequestLogMiddleware(metrics: metrics))
+    let ingest = IngestController<BasicRequestContext>(
+        authenticator: KeyAuthenticator(store: store),
+        writer: writer,
+        decoder: PayloadDecoder(limits: configuration.limits),
+        bodyReader: RequestBodyReader(limit: configuration.limits.maximumRequestBytes),
+        metrics: metrics)
+    router.addRoutes(ingest.endpoints)
+    router.addRoutes(OperationsController<BasicRequestContext>(store: store, metrics: metrics).endpoints)
+    return router
+}

@@ -1,0 +1,153 @@
+import AutomationEngine
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import SegmentSpec
+
+/// The ingest endpoints of DESIGN §2: Segment's destination path and the Tracking API.
+///
+/// Per request: authenticate (header, else the body's `writeKey`), read the body within
+/// the limits, decode and validate, append durably through the group-commit writer, and
+/// answer 200 only once the events are on disk.
+struct IngestController<Context: RequestContext>: Sendable {
+    let authenticator: KeyAuthenticator
+    let writer: GroupCommitWriter
+    let decoder: PayloadDecoder
+    let bodyReader: RequestBodyReader
+    let metrics: HeraldMetrics
+
+    /// Short paths analytics.js uses for the same calls.
+    static var singleEventPaths: [(path: String, type: EventType)] {
+        [("identify", .identify), ("track", .track), ("page", .page), ("screen", .screen), ("group", .group), ("alias", .alias),
+         ("i", .identify), ("t", .track), ("p", .page), ("s", .screen), ("g", .group), ("a", .alias)]
+    }
+
+    var endpoints: RouteCollection<Context> {
+        let routes = RouteCollection(context: Context.self)
+        routes.post("inbound/segment") { request, context in
+            try await ingest(request, context, endpoint: .destination)
+        }
+        for (path, type) in Self.singleEventPaths {
+            routes.post("v1/\(path)") { request, context in
+                try await ingest(request, context, endpoint: .single(type))
+            }
+        }
+        for path in ["batch", "import", "b"] {
+            routes.post("v1/\(path)") { request, context in
+                try await ingest(request, context, endpoint: .batch)
+            }
+        }
+        return routes
+    }
+
+    func ingest(_ request: Request, _ context: Context, endpoint: PayloadEndpoint) async throws -> Response {
+        let receivedAt = Timestamp(Date())
+        var caller = try await authenticateFromHeaders(request)
+        let body = try await bodyReader.read(request)
+        let payload: DecodedPayload
+        do {
+            payload = try decoder.decode(body, endpoint: endpoint)
+        } catch {
+            metrics.recordEvents(type: "unknown", outcome: "rejected")
+            throw HeraldHTTPError.badRequest(error.description)
+        }
+        if caller == nil {
+            caller = try await authenticate(writeKey: payload.writeKey)
+        }
+        guard let caller else { throw HeraldHTTPError.unauthorized("missing API key") }
+
+        let settings = SegmentSettingsHeader.decode(request.headers[.segmentSettings])
+        var accepted: [(index: Int, event: IngestEvent)] = []
+        var rejected: [DecodedEvent] = []
+        for decoded in payload.events {
+            switch decoded.outcome {
+            case .success(let event):
+                let entry = IngestEvent(
+                    event: event, raw: decoded.storedJSON, workspaceId: caller.identity.workspaceId, receivedAt: receivedAt,
+                    settings: settings.json, extraWarnings: settings.warning.map { [$0] } ?? [])
+                accepted.append((decoded.index, entry))
+            case .failure(let error):
+                rejected.append(decoded)
+                metrics.recordEvents(type: decoded.typeLabel, outcome: "rejected")
+                if payload.shape == .single {
+                    if case .unsupportedType = error { throw HeraldHTTPError(.notImplemented, error.description) }
+                    throw HeraldHTTPError.badRequest(error.description)
+                }
+            }
+        }
+
+        let outcomes: [AppendOutcome]
+        do {
+            outcomes = try await writer.append(accepted.map(\.event), keyHash: caller.hash)
+        } catch let error as IngestError {
+            throw httpError(for: error, keyHash: caller.hash, context: context)
+        }
+        var duplicates = 0
+        for (entry, outcome) in zip(accepted, outcomes) {
+            if case .duplicate = outcome { duplicates += 1 }
+            metrics.recordEvents(type: entry.event.type.rawValue, outcome: outcome == .duplicate ? "duplicate" : "accepted")
+        }
+        return response(endpoint: endpoint, accepted: accepted.count - duplicates, duplicates: duplicates, rejected: rejected)
+    }
+
+    private func authenticateFromHeaders(_ request: Request) async throws -> (identity: KeyIdentity, hash: Data)? {
+        guard let key = try RequestCredentials.key(from: request.headers) else { return nil }
+        guard let found = try await authenticator.identity(for: key) else {
+            throw HeraldHTTPError.unauthorized("API key is unknown or revoked")
+        }
+        return found
+    }
+
+    private func authenticate(writeKey: String?) async throws -> (identity: KeyIdentity, hash: Data) {
+        guard let writeKey, !writeKey.isEmpty else {
+            throw HeraldHTTPError.unauthorized(
+                "missing API key: send `Authorization: Basic base64(key:)`, `Authorization: Bearer key`, or `writeKey` in the body")
+        }
+        guard let found = try await authenticator.identity(for: writeKey) else {
+            throw HeraldHTTPError.unauthorized("API key is unknown or revoked")
+        }
+        return found
+    }
+
+    private func httpError(for error: IngestError, keyHash: Data, context: Context) -> HeraldHTTPError {
+        switch error {
+        case .keyRevoked:
+            authenticator.forget(hash: keyHash)
+            return .unauthorized("API key is unknown or revoked")
+        case .queueFull, .shuttingDown:
+            return .unavailable(error.description)
+        case .storeUnavailable:
+            context.logger.error("event store write failed", metadata: ["error": "\(error)"])
+            return .unavailable(error.description, retryAfter: 5)
+        }
+    }
+
+    private func response(endpoint: PayloadEndpoint, accepted: Int, duplicates: Int, rejected: [DecodedEvent]) -> Response {
+        guard endpoint == .destination else { return JSONResponse.make(body: ["success": true]) }
+        let rejectedJSON: [JSONValue] = rejected.map { decoded in
+            var entry = JSONObject([(key: "index", value: .number(JSONNumber(decoded.index)))])
+            entry["messageId"] = decoded.messageId.map(JSONValue.string) ?? .null
+            if case .failure(let error) = decoded.outcome { entry["message"] = .string(error.description) }
+            return .object(entry)
+        }
+        return JSONResponse.make(body: .object(JSONObject([
+            (key: "accepted", value: .number(JSONNumber(accepted))),
+            (key: "duplicates", value: .number(JSONNumber(duplicates))),
+            (key: "rejected", value: .array(rejectedJSON)),
+        ])))
+    }
+}
+
+extension DecodedEvent {
+    /// The event's `type` for metrics labels, limited to known calls.
+    var typeLabel: String {
+        if case .success(let event) = outcome { return event.type.rawValue }
+        return "invalid"
+    }
+}
+
+extension HTTPTypes.HTTPField.Name {
+    /// Segment's destination settings header.
+    static let segmentSettings = HTTPTypes.HTTPField.Name("X-Segment-Settings")!
+}

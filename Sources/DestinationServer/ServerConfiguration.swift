@@ -1,0 +1,21 @@
+public import Logging
+public import SegmentSpec
+
+/// Everything `herald serve` can be told, with DESIGN §4's defaults.
+public struct ServerConfiguration: Sendable {
+    /// Interface to listen on.
+    public var host: String = "127.0.0.1"
+    /// Port to listen on; 0 picks a free one (tests).
+    public var port: Int = 8080
+    /// Request, event and batch limits.
+    public var limits: PayloadLimits = .segment
+    /// How long a messageId is remembered for deduplication.
+    public var dedupWindow: Duration = .seconds(7 * 24 * 3600)
+    /// Events allowed to wait for a commit before requests get 503.
+    public var ingestQueueCapacity: Int = 50_000
+    /// Level of the server's log (one line per request at `info`).
+    public var logLevel: Logger.Level = .info
+
+    /// The defaults: 127.0.0.1:8080, Segment's limits, a 7-day dedup window.
+    public init() {}
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import AutomationEngine
+import DestinationServer
+import Foundation
+import Hummingbird
+import Logging
+
+/// `herald serve`: runs the destination server.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the Herald server.",
+        discussion: """
+            Listens for Segment traffic on /inbound/segment and the Tracking API (/v1/...). \
+            On an empty database it creates workspace "default" with one ingest and one admin \
+            key and prints them once. SIGTERM or SIGINT stops it gracefully.
+
+            Every option can also be set in the environment: HERALD_HOST, HERALD_PORT, \
+            HERALD_DB, HERALD_LOG_LEVEL.
+
+            Example:
+              herald serve --port 8080 --db ./herald.sqlite
+            """
+    )
+
+    @Option(help: "Interface to listen on (default 127.0.0.1, or HERALD_HOST).")
+    var host: String?
+
+    @Option(help: "Port to listen on (default 8080, or HERALD_PORT).")
+    var port: Int?
+
+    @Option(help: "SQLite database file (default ./herald.sqlite, or HERALD_DB).")
+    var db: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default info, or HERALD_LOG_LEVEL).")
+    var logLevel: String?
+
+    @Option(help: "How long a messageId is remembered for deduplication, in hours (default 168 = 7 days).")
+    var dedupWindowHours: Int = 168
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = ServerConfiguration()
+        configuration.host = host ?? environment["HERALD_HOST"] ?? configuration.host
+        if let portText = port.map(String.init) ?? environment["HERALD_PORT"] {
+            guard let value = Int(portText), (0...65535).contains(value) else {
+                throw ValidationError("port \(portText) is not a port number (0-65535)")
+            }
+            configuration.port = value
+        }
+        if let levelText = logLevel ?? environment["HERALD_LOG_LEVEL"] {
+            guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
+                throw ValidationError("log level \(levelText) is not one of trace, debug, info, notice, warning, error, critical")
+            }
+            configuration.logLevel = level
+        }
+        guard dedupWindowHours > 0 else { throw ValidationError("--dedup-window-hours must be at least 1") }
+        configuration.dedupWindow = .seconds(dedupWindowHours * 3600)
+
+        let path = DatabasePath.resolve(db ?? environment["HERALD_DB"])
+        let store = try DatabasePath.open(path)
+        Console.line("Herald \(HeraldVersion.current)")
+        Console.line("Database: \(path)")
+        let created = try await store.bootstrapIfEmpty()
+        if !created.isEmpty {
+            Console.line("Created workspace \"default\" with these API keys. They are shown only this once; store them now:")
+            for key in created {
+                Console.line("  \(key.record.scope.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(key.secret.plaintext)")
+            }
+        }
+        let app = buildApplication(configuration, store: store) { host, port in
+            Console.line("Listening on http://\(host):\(port)  (Segment destination endpoint: http://\(host):\(port)/inbound/segment)")
+
+        }
+
+        try await app.runService()
+        Console.line("Herald stopped.")
+    }
+}
