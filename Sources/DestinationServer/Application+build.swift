@@ -55,5 +55,7 @@ public func buildRouter(
         metrics: metrics)
     router.addRoutes(ingest.endpoints)
     router.addRoutes(OperationsController<BasicRequestContext>(store: store, metrics: metrics).endpoints)
+    let admin = AdminAuthenticator(store: store)
+    router.addRoutes(EventsController<BasicRequestContext>(store: store, authenticator: admin).endpoints, atPath: "/api/events")
     return router
 }

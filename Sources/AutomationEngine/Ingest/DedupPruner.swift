@@ -24,7 +24,7 @@ public struct DedupPruner: Service {
     /// Prunes now and then every `interval` until graceful shutdown.
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let cutoff = Timestamp(millisecondsSince1970: Timestamp(Date()).millisecondsSince1970 - Int64(window.components.seconds) * 1000)
+            let cutoff = Timestamp(millisecondsSince1970: Timestamp(Date()).millisecondsSince1970 - window.wholeMilliseconds)
             do {
                 let removed = try await store.pruneDedupKeys(olderThan: cutoff)
                 if removed > 0 { logger.info("pruned expired dedup keys", metadata: ["count": "\(removed)"]) }

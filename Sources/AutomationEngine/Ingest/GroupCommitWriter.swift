@@ -132,7 +132,7 @@ public final class GroupCommitWriter: Service, Sendable {
     }
 
     private func commit(_ batch: [Submission]) async {
-        let window = Int64(options.dedupWindow.components.seconds) * 1000
+        let window = options.dedupWindow.wholeMilliseconds
         let work = batch.map { (keyHash: $0.keyHash, events: $0.events) }
         let clock = ContinuousClock()
         let start = clock.now

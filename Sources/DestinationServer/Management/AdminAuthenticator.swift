@@ -1,0 +1,22 @@
+import AutomationEngine
+import Hummingbird
+
+/// Authenticates management API requests: an `admin` key of the workspace, by Basic or
+/// Bearer. Looked up in the database on every request (no cache), so revocation is
+/// immediate for the API that can change configuration.
+struct AdminAuthenticator: Sendable {
+    let store: HeraldStore
+
+    func requireAdmin(_ request: Request) async throws -> KeyIdentity {
+        guard let key = try RequestCredentials.key(from: request.headers) else {
+            throw HeraldHTTPError.unauthorized("missing API key: send `Authorization: Bearer <admin key>` or Basic with the key as username")
+        }
+        guard let identity = try await store.identity(for: APIKeySecret(plaintext: key)) else {
+            throw HeraldHTTPError.unauthorized("API key is unknown or revoked")
+        }
+        guard identity.scope == .admin else {
+            throw HeraldHTTPError(.forbidden, "this key has scope `ingest`; the management API needs an `admin` key")
+        }
+        return identity
+    }
+}
