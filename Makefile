@@ -13,8 +13,10 @@ build: deps
 run: deps
 	$(SWIFT) run herald $(if $(ARGS),$(ARGS),serve)
 
+# Build everything first: the durability tests run the real `herald` binary.
 test: deps
-	$(SWIFT) test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
 
 bench-spec: deps
 	$(SWIFT) build -c release --product SpecBenchmark

@@ -1,0 +1,117 @@
+import AsyncHTTPClient
+import AutomationEngine
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import Testing
+
+@Suite("Durability: a 200 means the event is on disk", .serialized)
+struct DurabilityTests {
+    static func temporaryDatabase() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-durability-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent("herald.sqlite").path
+    }
+
+    static func post(port: Int, key: String, messageId: String) async throws -> Int {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/inbound/segment")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Basic " + Data("\(key):".utf8).base64EncodedString())
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: Payloads.track(messageId, userId: "durable")))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        _ = try await response.body.collect(upTo: 1 << 16)
+        return Int(response.status.code)
+    }
+
+    @Test("kill -9 mid-stream, restart on the same file: every acknowledged messageId is stored exactly once")
+    func killNineLosesNothingAcknowledged() async throws {
+        let database = try Self.temporaryDatabase()
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: database).deletingLastPathComponent().path) }
+        let created = try HeraldProcess.runToCompletion(["keys", "create", "--workspace", "default", "--scope", "ingest", "--db", database])
+        #expect(created.status == 0)
+        let key = try #require(created.output.split(separator: "\n").last.map(String.init))
+        #expect(key.hasPrefix("hk_"))
+
+        let server = try HeraldProcess(database: database)
+        let acknowledged = SharedLog()
+        let sent = SharedLog()
+        let port = server.port
+        // 32 concurrent senders, each posting fresh events until the server dies.
+        let senders = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for worker in 0..<32 {
+                    group.addTask {
+                        for n in 0..<100_000 {
+                            let messageId = "durable-\(worker)-\(n)"
+                            sent.append(messageId)
+                            guard let status = try? await Self.post(port: port, key: key, messageId: messageId) else { return }
+                            if status == 200 { acknowledged.append(messageId) }
+                        }
+                    }
+                }
+            }
+        }
+        // Let a good number of events through, then pull the plug mid-stream.
+        while acknowledged.count < 1500 { try await Task.sleep(for: .milliseconds(20)) }
+        server.killHard()
+        await senders.value
+        let acked = acknowledged.values
+        #expect(acked.count >= 1500)
+
+        let restarted = try HeraldProcess(database: database)
+        // A retry of an acknowledged event after the restart is still recognised as a duplicate.
+        #expect(try await Self.post(port: restarted.port, key: key, messageId: acked[0]) == 200)
+        let store = try HeraldStore.open(path: database)
+        let counts = try await store.messageIdCounts(workspace: "default")
+        let missing = acked.filter { counts[$0] == nil }
+        let doubled = counts.filter { $0.value > 1 }
+        #expect(missing.isEmpty, "acknowledged but not stored: \(missing.prefix(5))")
+        #expect(doubled.isEmpty, "stored more than once: \(doubled.prefix(5))")
+        // Events that were in flight may be stored without having been acknowledged; never more than were sent.
+        #expect(counts.count <= sent.count)
+
+        // Graceful stop: SIGTERM exits 0 after saying so.
+        #expect(restarted.terminate() == 0)
+        #expect(restarted.output.contains("Herald stopped."))
+    }
+
+    @Test("SIGTERM during a stream of requests: every request answered 200 is stored, exit status 0")
+    func gracefulShutdownFinishesInFlight() async throws {
+        let database = try Self.temporaryDatabase()
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: database).deletingLastPathComponent().path) }
+        let key = try #require(HeraldProcess.runToCompletion(["keys", "create", "--scope", "ingest", "--db", database]).output.split(separator: "\n").last.map(String.init))
+        let server = try HeraldProcess(database: database)
+        let acknowledged = SharedLog()
+        let port = server.port
+        let senders = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for worker in 0..<16 {
+                    group.addTask {
+                        for n in 0..<100_000 {
+                            let messageId = "graceful-\(worker)-\(n)"
+                            guard let status = try? await Self.post(port: port, key: key, messageId: messageId), status == 200 else { return }
+                            acknowledged.append(messageId)
+                        }
+                    }
+                }
+            }
+        }
+        while acknowledged.count < 500 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(server.terminate() == 0)
+        await senders.value
+        let counts = try await HeraldStore.open(path: database).messageIdCounts(workspace: "default")
+        let acked = acknowledged.values
+        #expect(!acked.isEmpty)
+        #expect(acked.allSatisfy { counts[$0] == 1 })
+    }
+}
+
+/// messageIds collected by concurrent senders.
+final class SharedLog: Sendable {
+    private let storage = Mutex<[String]>([])
+    func append(_ id: String) { storage.withLock { $0.append(id) } }
+    var count: Int { storage.withLock { $0.count } }
+    var values: [String] { storage.withLock { $0 } }
+}
