@@ -22,7 +22,9 @@ bench-spec: deps
 	$(SWIFT) build -c release --product SpecBenchmark
 	.build/release/SpecBenchmark
 
+# Load benchmarks with wrk; see BENCHMARKS.md for the figures and the machine.
 bench: bench-spec
+	Benchmarks/load/bench.sh
 
 clean:
 	rm -rf .build

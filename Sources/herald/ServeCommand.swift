@@ -4,6 +4,7 @@ import DestinationServer
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 
 /// `herald serve`: runs the destination server.
 struct ServeCommand: AsyncParsableCommand {
@@ -73,7 +74,11 @@ struct ServeCommand: AsyncParsableCommand {
 
         }
 
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw CommandFailure("cannot listen on \(configuration.host):\(configuration.port): the address is already in use. Stop the other server or pass --port.")
+        }
         Console.line("Herald stopped.")
     }
 }

@@ -81,12 +81,18 @@ public final class GroupCommitWriter: Service, Sendable {
     }
 
     /// Commits batches until graceful shutdown, then drains the queue and returns.
+    /// Cancellation (another service failed, e.g. the port was taken) closes it the same way,
+    /// so the process can exit instead of waiting for submissions that will never come.
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            while let batch = await nextBatch() {
-                await commit(batch)
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                while let batch = await nextBatch() {
+                    await commit(batch)
+                }
+            } onGracefulShutdown: {
+                self.close()
             }
-        } onGracefulShutdown: {
+        } onCancel: {
             self.close()
         }
     }

@@ -4,8 +4,23 @@
 /// array makes parsing cheap and re-encoding exact. When a key repeats, look-up sees
 /// the last occurrence, as JavaScript does; every occurrence is kept for re-encoding.
 public struct JSONObject: Sendable, Hashable, Sequence {
+    /// One `"key": value` pair. A struct rather than a tuple: tuple element types make the
+    /// runtime look up generic metadata on every array operation, which showed in profiles.
+    public struct Member: Sendable, Hashable {
+        /// The member's name.
+        public var key: String
+        /// The member's value.
+        public var value: JSONValue
+
+        /// A member.
+        public init(key: String, value: JSONValue) {
+            self.key = key
+            self.value = value
+        }
+    }
+
     /// The members in their original order.
-    public private(set) var members: [(key: String, value: JSONValue)]
+    public private(set) var members: [Member]
 
     /// An empty object.
     public init() {
@@ -13,8 +28,13 @@ public struct JSONObject: Sendable, Hashable, Sequence {
     }
 
     /// An object with these members, in this order.
-    public init(_ members: [(key: String, value: JSONValue)]) {
+    public init(members: [Member]) {
         self.members = members
+    }
+
+    /// An object with these `(key, value)` pairs, in this order.
+    public init(_ pairs: [(key: String, value: JSONValue)]) {
+        self.members = pairs.map { Member(key: $0.key, value: $0.value) }
     }
 
     /// Number of members.
@@ -45,7 +65,7 @@ public struct JSONObject: Sendable, Hashable, Sequence {
             if let index = members.lastIndex(where: { $0.key == key }) {
                 members[index].value = newValue
             } else {
-                members.append((key: key, value: newValue))
+                members.append(Member(key: key, value: newValue))
             }
         }
     }
@@ -55,7 +75,7 @@ public struct JSONObject: Sendable, Hashable, Sequence {
         members.contains { $0.key == key }
     }
 
-    public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> {
+    public func makeIterator() -> IndexingIterator<[Member]> {
         members.makeIterator()
     }
 
@@ -63,7 +83,9 @@ public struct JSONObject: Sendable, Hashable, Sequence {
     /// any other value from `other` replaces ours. Order: ours first, new keys appended.
     public func deepMerging(_ other: JSONObject) -> JSONObject {
         var result = self
-        for (key, value) in other.members {
+        for member in other.members {
+            let key = member.key
+            let value = member.value
             if case .object(let incoming) = value, case .object(let existing)? = result[key] {
                 result[key] = .object(existing.deepMerging(incoming))
             } else {
@@ -75,17 +97,10 @@ public struct JSONObject: Sendable, Hashable, Sequence {
 
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         guard lhs.members.count == rhs.members.count else { return false }
-        for (l, r) in zip(lhs.members, rhs.members) where l.key != r.key || l.value != r.value {
-            return false
-        }
-        return true
+        return lhs.members == rhs.members
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(members.count)
-        for member in members {
-            hasher.combine(member.key)
-            hasher.combine(member.value)
-        }
+        hasher.combine(members)
     }
 }

@@ -108,12 +108,12 @@ private struct Reader {
             throw error("nesting deeper than \(JSONParser.maximumDepth) levels")
         }
         index += 1  // {
-        var members: [(key: String, value: JSONValue)] = []
+        var members: [JSONObject.Member] = []
         skipWhitespace()
         guard index < bytes.count else { throw endError("an object") }
         if bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return JSONObject(members)
+            return JSONObject(members: members)
         }
         while true {
             skipWhitespace()
@@ -126,14 +126,14 @@ private struct Reader {
             index += 1
             skipWhitespace()
             let value = try parseValue(depth: depth)
-            members.append((key: key, value: value))
+            members.append(JSONObject.Member(key: key, value: value))
             skipWhitespace()
             guard index < bytes.count else { throw endError("an object") }
             switch bytes[index] {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):
                 index += 1
-                return JSONObject(members)
+                return JSONObject(members: members)
             default: throw error("expected ',' or '}' in an object")
             }
         }
@@ -169,18 +169,22 @@ private struct Reader {
     mutating func parseString() throws(MalformedJSONError) -> String {
         index += 1  // opening quote
         let start = index
+        var highBits: UInt8 = 0
         // Fast path: no escapes, the bytes are the string.
         while index < bytes.count {
             let byte = bytes[index]
             if byte == quote {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
-                guard let string = String(validating: slice, as: UTF8.self) else {
+                index += 1
+                // Pure ASCII needs no validation; anything else is checked strictly.
+                if highBits & 0x80 == 0 { return String(decoding: slice, as: UTF8.self) }
+                guard let string = String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self) else {
                     index = start
                     throw error("a string is not valid UTF-8")
                 }
-                index += 1
                 return string
             }
+            highBits |= byte
             if byte == backslash { break }
             if byte < 0x20 { throw error("unescaped control character in a string") }
             index += 1

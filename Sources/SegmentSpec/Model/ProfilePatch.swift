@@ -47,17 +47,17 @@ public struct ProfilePatch: Sendable, Hashable {
     ]
 
     private static func renameReserved(_ object: JSONObject, names: [String: String]) -> JSONObject {
-        var members: [(key: String, value: JSONValue)] = []
+        var members: [JSONObject.Member] = []
         members.reserveCapacity(object.count)
         for member in object.members {
             if let camel = names[member.key] {
                 // The camelCase spelling wins when both are sent.
                 if object.contains(camel) { continue }
-                members.append((key: camel, value: member.value))
+                members.append(JSONObject.Member(key: camel, value: member.value))
             } else {
                 members.append(member)
             }
         }
-        return JSONObject(members)
+        return JSONObject(members: members)
     }
 }
