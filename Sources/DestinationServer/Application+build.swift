@@ -52,6 +52,7 @@ public func buildRouter(
         writer: writer,
         decoder: PayloadDecoder(limits: configuration.limits),
         bodyReader: RequestBodyReader(limit: configuration.limits.maximumRequestBytes),
+        rateLimiter: WorkspaceRateLimiter(store: store, refreshInterval: configuration.rateLimitRefresh),
         metrics: metrics)
     router.addRoutes(ingest.endpoints)
     router.addRoutes(OperationsController<BasicRequestContext>(store: store, metrics: metrics).endpoints)

@@ -13,6 +13,8 @@ public struct ServerConfiguration: Sendable {
     public var dedupWindow: Duration = .seconds(7 * 24 * 3600)
     /// Events allowed to wait for a commit before requests get 503.
     public var ingestQueueCapacity: Int = 50_000
+    /// How often per-workspace rate limits are re-read from the database.
+    public var rateLimitRefresh: Duration = .seconds(2)
     /// Level of the server's log (one line per request at `info`).
     public var logLevel: Logger.Level = .info
 

@@ -4,10 +4,13 @@ public enum KeyStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownKey(String)
     /// A workspace name that cannot be used.
     case invalidWorkspaceName(String)
+    /// No workspace has this name.
+    case unknownWorkspace(String)
 
     public var description: String {
         switch self {
         case .unknownKey(let id): return "no API key with id \(id); `herald keys list` shows the ids"
+        case .unknownWorkspace(let name): return "no workspace named \(name); `herald keys list` shows the workspaces that have keys"
         case .invalidWorkspaceName(let name):
             return "workspace name \"\(name)\" is not valid: use 1-64 letters, digits, '-' or '_'"
         }

@@ -15,6 +15,7 @@ struct IngestController<Context: RequestContext>: Sendable {
     let writer: GroupCommitWriter
     let decoder: PayloadDecoder
     let bodyReader: RequestBodyReader
+    let rateLimiter: WorkspaceRateLimiter
     let metrics: HeraldMetrics
 
     /// Short paths analytics.js uses for the same calls.
@@ -79,6 +80,12 @@ struct IngestController<Context: RequestContext>: Sendable {
             }
         }
 
+        if let refusal = try await rateLimiter.admit(workspace: caller.identity.workspaceId, events: accepted.count) {
+            throw HeraldHTTPError(
+                .tooManyRequests,
+                "workspace \(caller.identity.workspaceId) is limited to \(refusal.limit) events per second; retry after \(refusal.retryAfter) s",
+                headers: [.retryAfter: String(refusal.retryAfter)])
+        }
         let outcomes: [AppendOutcome]
         do {
             outcomes = try await writer.append(accepted.map(\.event), keyHash: caller.hash)

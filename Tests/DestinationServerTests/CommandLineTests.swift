@@ -1,0 +1,57 @@
+import AutomationEngine
+import Foundation
+import Testing
+
+@Suite("The herald command line", .serialized)
+struct CommandLineTests {
+    static func database() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent("herald.sqlite").path
+    }
+
+    @Test("--help lists the commands; --version prints the version")
+    func help() throws {
+        let help = try HeraldProcess.runToCompletion(["--help"])
+        #expect(help.status == 0)
+        for command in ["serve", "keys", "workspaces"] { #expect(help.output.contains(command)) }
+        let version = try HeraldProcess.runToCompletion(["--version"])
+        #expect(version.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
+    }
+
+    @Test("keys create prints the key last; list shows only prefixes; revoke takes effect")
+    func keys() async throws {
+        let db = try Self.database()
+        let created = try HeraldProcess.runToCompletion(["keys", "create", "--workspace", "prod", "--scope", "admin", "--db", db])
+        #expect(created.status == 0)
+        let key = try #require(created.output.split(separator: "\n").last.map(String.init))
+        #expect(key.hasPrefix("hk_") && key.count == 43)
+        let listed = try HeraldProcess.runToCompletion(["keys", "list", "--db", db])
+        #expect(listed.output.contains(String(key.prefix(11))))
+        #expect(!listed.output.contains(key))
+        #expect(listed.output.contains("admin"))
+        let revoked = try HeraldProcess.runToCompletion(["keys", "revoke", String(key.prefix(11)), "--db", db])
+        #expect(revoked.status == 0)
+        #expect(try await HeraldStore.open(path: db).identity(for: APIKeySecret(plaintext: key)) == nil)
+        let unknown = try HeraldProcess.runToCompletion(["keys", "revoke", "hk_missing0", "--db", db])
+        #expect(unknown.status != 0)
+    }
+
+    @Test("serve on an empty database prints where it listens, the database, and the two new keys once")
+    func serveStartup() throws {
+        let db = try Self.database()
+        let first = try HeraldProcess(database: db)
+        let output = first.output
+        #expect(output.contains("Database: \(db)"))
+        #expect(output.contains("Listening on http://127.0.0.1:\(first.port)"))
+        #expect(output.contains("  ingest  hk_"))
+        #expect(output.contains("  admin   hk_"))
+        // A second server on the same port says so and exits instead of hanging.
+        let clash = try HeraldProcess.runToCompletion(["serve", "--db", db, "--port", String(first.port)])
+        #expect(clash.status != 0)
+        #expect(first.terminate() == 0)
+        let second = try HeraldProcess(database: db)
+        #expect(!second.output.contains("hk_"))  // keys are shown only on the first start
+        #expect(second.terminate() == 0)
+    }
+}
