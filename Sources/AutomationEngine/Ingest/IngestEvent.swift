@@ -23,8 +23,11 @@ public struct IngestEvent: Sendable {
     public let settings: String?
     /// Warnings about the event (top-level email, unreadable timestamps...).
     public let warnings: [String]
-    /// The event's JSON as received.
-    public let raw: [UInt8]
+    /// The event's JSON as received, as text (converted here, on the request's thread,
+    /// so the single writer does not have to).
+    public let raw: String
+    /// ``warnings`` as a JSON array, or nil when there are none (prepared for the writer too).
+    let warningsJSON: String?
     /// Segment Event Tester messages are exempt from deduplication.
     public let isExemptFromDedup: Bool
 
@@ -47,8 +50,10 @@ public struct IngestEvent: Sendable {
         self.receivedAt = receivedAt
         self.timestamp = event.resolvedTimestamp(receivedAt: receivedAt)
         self.settings = settings
-        self.warnings = event.warnings + extraWarnings
-        self.raw = raw
+        let warnings = event.warnings + extraWarnings
+        self.warnings = warnings
+        self.raw = String(decoding: raw, as: UTF8.self)
+        self.warningsJSON = warnings.isEmpty ? nil : JSONValue.array(warnings.map(JSONValue.string)).encodedString()
         self.isExemptFromDedup = event.isEventTesterMessage
     }
 }

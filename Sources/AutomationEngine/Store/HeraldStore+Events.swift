@@ -36,15 +36,11 @@ extension HeraldStore {
             try insert.execute(arguments: [
                 event.workspaceId, event.messageId, event.type.rawValue, event.name, event.userId, event.anonymousId,
                 event.receivedAt.millisecondsSince1970, event.timestamp.millisecondsSince1970, event.settings,
-                event.warnings.isEmpty ? nil : warningsJSON(event.warnings), String(decoding: event.raw, as: UTF8.self),
+                event.warningsJSON, event.raw,
             ])
             outcomes.append(.accepted(seq: db.lastInsertedRowID))
         }
         return outcomes
-    }
-
-    static func warningsJSON(_ warnings: [String]) -> String {
-        JSONValue.array(warnings.map(JSONValue.string)).encodedString()
     }
 
     /// Removes every expired dedup key; returns how many were removed.

@@ -10,7 +10,8 @@ import Synchronization
 /// drops it from here.
 final class KeyAuthenticator: Sendable {
     private let store: HeraldStore
-    private let known = Mutex<[Data: KeyIdentity]>([:])
+    /// Valid keys by their plaintext, so a cache hit costs no hashing.
+    private let known = Mutex<[String: (identity: KeyIdentity, hash: Data)]>([:])
 
     init(store: HeraldStore) {
         self.store = store
@@ -18,19 +19,21 @@ final class KeyAuthenticator: Sendable {
 
     /// The identity of `key`, or nil when it is unknown or revoked.
     func identity(for key: String) async throws -> (identity: KeyIdentity, hash: Data)? {
+        if let cached = known.withLock({ $0[key] }) { return cached }
         let secret = APIKeySecret(plaintext: key)
-        let hash = secret.hash
-        if let cached = known.withLock({ $0[hash] }) { return (cached, hash) }
         guard let identity = try await store.identity(for: secret) else { return nil }
+        let entry = (identity: identity, hash: secret.hash)
         known.withLock { cache in
             if cache.count > 10_000 { cache.removeAll() }  // bounded: keys are few, but be safe
-            cache[hash] = identity
+            cache[key] = entry
         }
-        return (identity, hash)
+        return entry
     }
 
     /// Drops a key from the cache (it was found revoked).
     func forget(hash: Data) {
-        _ = known.withLock { $0.removeValue(forKey: hash) }
+        known.withLock { cache in
+            for (key, entry) in cache where entry.hash == hash { cache[key] = nil }
+        }
     }
 }

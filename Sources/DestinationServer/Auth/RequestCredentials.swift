@@ -11,15 +11,15 @@ enum RequestCredentials {
     /// - Throws: 401 when the header is present but unreadable.
     static func key(from headers: HTTPFields) throws(HeraldHTTPError) -> String? {
         guard let header = headers[.authorization] else { return nil }
-        let trimmed = header.trimmingCharacters(in: .whitespaces)
+        let trimmed = header.drop { $0 == " " }
         guard let space = trimmed.firstIndex(of: " ") else {
             throw .unauthorized("Authorization header must be `Basic base64(key:)` or `Bearer key`")
         }
         let scheme = trimmed[..<space].lowercased()
-        let value = trimmed[space...].trimmingCharacters(in: .whitespaces)
+        let value = String(trimmed[space...].drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
         switch scheme {
         case "basic":
-            guard let data = Data(base64Encoded: value), let decoded = String(data: data, encoding: .utf8) else {
+            guard let data = Data(base64Encoded: value), let decoded = String(validating: data, as: UTF8.self) else {
                 throw .unauthorized("Basic credentials are not valid base64; send base64(key + \":\")")
             }
             // username = key; the password (after the first colon) is empty or ignored.
