@@ -47,6 +47,7 @@ public func buildRouter(
 ) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestLogMiddleware(metrics: metrics))
+    router.add(middleware: JSONErrorMiddleware())
     let ingest = IngestController<BasicRequestContext>(
         authenticator: KeyAuthenticator(store: store),
         writer: writer,

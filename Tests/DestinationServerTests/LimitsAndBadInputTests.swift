@@ -137,3 +137,15 @@ struct LimitsAndBadInputTests {
         }
     }
 }
+
+@Suite("Unknown paths and methods answer JSON too")
+struct UnknownRouteTests {
+    @Test("an unknown path is a 404 that says where Segment traffic goes")
+    func unknownPath() async throws {
+        try await LiveHerald.run { herald in
+            let reply = try await herald.post("/v2/track", "{}", auth: .basic(herald.ingestKey))
+            #expect(reply.status == 404)
+            #expect(reply.message == "no endpoint POST /v2/track; Segment traffic goes to POST /inbound/segment or POST /v1/<call>")
+        }
+    }
+}
