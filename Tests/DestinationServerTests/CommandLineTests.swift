@@ -14,9 +14,24 @@ struct CommandLineTests {
     func help() throws {
         let help = try HeraldProcess.runToCompletion(["--help"])
         #expect(help.status == 0)
-        for command in ["serve", "keys", "workspaces"] { #expect(help.output.contains(command)) }
+        for command in ["serve", "keys", "workspaces", "check"] { #expect(help.output.contains(command)) }
         let version = try HeraldProcess.runToCompletion(["--version"])
         #expect(version.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
+    }
+
+    @Test("check validates a configuration file and reports problems with file:line:column")
+    func check() throws {
+        let directory = URL(fileURLWithPath: try Self.database()).deletingLastPathComponent()
+        let bad = directory.appendingPathComponent("bad.yaml")
+        try "mappings:\n  - on: identify\n    run: ghost\n".write(to: bad, atomically: true, encoding: .utf8)
+        let failed = try HeraldProcess.runToCompletion(["check", bad.path])
+        #expect(failed.status == 1)
+        #expect(failed.output.contains("\(bad.path):3:10: mapping for `identify` runs automation `ghost`, which is not defined under `automations`"))
+        let good = directory.appendingPathComponent("good.yaml")
+        try "channels:\n  inbox: { type: inbox }\n".write(to: good, atomically: true, encoding: .utf8)
+        let passed = try HeraldProcess.runToCompletion(["check", good.path])
+        #expect(passed.status == 0)
+        #expect(passed.output.contains("is valid: 1 channels"))
     }
 
     @Test("keys create prints the key last; list shows only prefixes; revoke takes effect")

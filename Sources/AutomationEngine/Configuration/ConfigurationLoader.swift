@@ -1,0 +1,367 @@
+public import Foundation
+import Mustache
+import SegmentSpec
+import Yams
+
+/// Reads `herald.yaml` into a validated ``HeraldConfiguration``.
+///
+/// The whole document is checked before anything is returned: unknown keys, duplicate
+/// names, references to templates, automations and channels that do not exist, condition
+/// and Mustache syntax, durations, and `${ENV}` references. Every problem is reported with
+/// its line and column, all at once.
+public enum ConfigurationLoader {
+    /// Parses and validates a configuration document.
+    /// - Parameter environment: where `${NAME}` references are resolved.
+    public static func load(yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> HeraldConfiguration {
+        var reader = ConfigurationReader(environment: environment)
+        let configuration = reader.read(yaml)
+        guard reader.issues.isEmpty, let configuration else {
+            throw ConfigurationError(issues: reader.issues.sorted { ($0.line, $0.column) < ($1.line, $1.column) })
+        }
+        return configuration
+    }
+}
+
+struct ConfigurationReader {
+    let environment: [String: String]
+    var issues: [ConfigurationIssue] = []
+
+    init(environment: [String: String]) {
+        self.environment = environment
+    }
+
+    mutating func issue(_ node: Node?, _ message: String) {
+        issues.append(ConfigurationIssue(line: node?.mark?.line ?? 0, column: node?.mark?.column ?? 0, message: message))
+    }
+
+    mutating func read(_ yaml: String) -> HeraldConfiguration? {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            issues.append(contentsOf: Self.issues(from: error, yaml: yaml))
+            return nil
+        } catch {
+            issues.append(ConfigurationIssue(line: 0, column: 0, message: "not YAML: \(error)"))
+            return nil
+        }
+        guard let root else { return HeraldConfiguration(channels: [], templates: [], automations: [], mappings: []) }
+        guard let top = mapping(root, "the configuration") else { return nil }
+        checkKeys(top, allowed: ["channels", "templates", "automations", "mappings"], in: "the configuration")
+        let channels = named(top["channels"], "channels").compactMap { readChannel(name: $0.name, node: $0.node) }
+        let templates = named(top["templates"], "templates").compactMap { readTemplate(name: $0.name, node: $0.node) }
+        let automations = named(top["automations"], "automations").compactMap { readAutomation(name: $0.name, node: $0.node) }
+        var mappings: [HeraldConfiguration.Mapping] = []
+        if let list = top["mappings"] {
+            if let sequence = list.sequence {
+                mappings = sequence.compactMap { readMapping($0) }
+            } else {
+                issue(list, "`mappings` must be a list of `- on: <event name>` entries")
+            }
+        }
+        let configuration = HeraldConfiguration(channels: channels, templates: templates, automations: automations, mappings: mappings)
+        checkReferences(configuration, top: top)
+        return configuration
+    }
+
+    static func issues(from error: YamlError, yaml: String) -> [ConfigurationIssue] {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return [ConfigurationIssue(line: mark.line, column: mark.column, message: "YAML syntax: \(problem)")]
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            // Yams reports the mapping; point at the second occurrence of each key instead.
+            let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+            return duplicates.map { key in
+                var seen = 0
+                for (offset, line) in lines.enumerated() where offset + 1 >= context.mark.line {
+                    let indent = line.prefix { $0 == " " }.count
+                    let rest = line.dropFirst(indent)
+                    guard rest.hasPrefix("\(key):") || rest.hasPrefix("- \(key):") else { continue }
+                    seen += 1
+                    if seen == 2 {
+                        return ConfigurationIssue(line: offset + 1, column: indent + 1, message: "`\(key)` is defined twice in the same mapping")
+                    }
+                }
+                return ConfigurationIssue(line: context.mark.line, column: context.mark.column, message: "`\(key)` is defined twice in the same mapping")
+            }
+        default:
+            return [ConfigurationIssue(line: 0, column: 0, message: "YAML syntax: \(error)")]
+        }
+    }
+
+    // MARK: Shapes
+
+    mutating func mapping(_ node: Node, _ what: String) -> Node.Mapping? {
+        guard let mapping = node.mapping else {
+            issue(node, "\(what) must be a mapping of `key: value` lines")
+            return nil
+        }
+        return mapping
+    }
+
+    /// Unknown keys are reported; duplicates never get here (the YAML composer refuses them).
+    mutating func checkKeys(_ mapping: Node.Mapping, allowed: [String], in what: String) {
+        for key in mapping.keys {
+            let name = key.string ?? ""
+            if !allowed.contains(name) {
+                issue(key, "unknown key `\(name)` in \(what); expected one of \(allowed.map { "`\($0)`" }.joined(separator: ", "))")
+            }
+        }
+    }
+
+    /// The entries of a `name: definition` section, in file order.
+    mutating func named(_ node: Node?, _ section: String) -> [(name: String, node: Node)] {
+        guard let node else { return [] }
+        guard let mapping = node.mapping else {
+            issue(node, "`\(section)` must map names to definitions")
+            return []
+        }
+        return mapping.map { (name: $0.key.string ?? "", node: $0.value) }
+    }
+
+    /// A scalar as text, with `${NAME}` replaced from the environment.
+    mutating func text(_ node: Node?, _ what: String) -> String? {
+        guard let node else { return nil }
+        guard let scalar = node.scalar else {
+            issue(node, "\(what) must be a single value")
+            return nil
+        }
+        return substitute(scalar.string, node: node)
+    }
+
+    mutating func substitute(_ text: String, node: Node) -> String {
+        guard text.contains("${") else { return text }
+        var output = ""
+        var rest = Substring(text)
+        while let open = rest.range(of: "${") {
+            output += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
+                issue(node, "`${` without a closing `}`")
+                return text
+            }
+            let name = String(rest[open.upperBound..<close])
+            if let value = environment[name] {
+                output += value
+            } else {
+                issue(node, "environment variable \(name) is not set")
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        return output + rest
+    }
+
+    mutating func condition(_ node: Node?) -> (Condition, String)? {
+        guard let node, let source = text(node, "a condition") else { return nil }
+        do {
+            return (try Condition(parsing: source), source)
+        } catch {
+            let quoted = node.scalar.map { $0.style == .singleQuoted || $0.style == .doubleQuoted } ?? false
+            let line = (node.mark?.line ?? 1) + error.line - 1
+            let column = error.line == 1 ? (node.mark?.column ?? 1) + error.column - 1 + (quoted ? 1 : 0) : error.column
+            issues.append(ConfigurationIssue(line: line, column: column, message: "condition: \(error.reason)"))
+            return nil
+        }
+    }
+
+    mutating func checkTemplate(_ node: Node?, _ text: String?, what: String) {
+        guard let node, let text else { return }
+        do {
+            _ = try MustacheTemplate(string: text)
+        } catch {
+            issue(node, "\(what) is not a valid Mustache template: \(error)")
+        }
+    }
+
+    /// A YAML value as JSON (plain scalars typed by their text, like YAML 1.2's core schema).
+    func json(_ node: Node) -> JSONValue {
+        switch node {
+        case .scalar(let scalar):
+            guard scalar.style == .plain || scalar.style == .any else { return .string(scalar.string) }
+            if node.null != nil { return .null }
+            if let bool = node.bool { return .bool(bool) }
+            if let parsed = try? JSONParser.parse(scalar.string), case .number = parsed { return parsed }
+            return .string(scalar.string)
+        case .mapping(let mapping):
+            return .object(JSONObject(members: mapping.map { JSONObject.Member(key: $0.key.string ?? "", value: json($0.value)) }))
+        case .sequence(let sequence):
+            return .array(sequence.map(json))
+        case .alias:
+            return .null
+        }
+    }
+
+    // MARK: Sections
+
+    mutating func readChannel(name: String, node: Node) -> HeraldConfiguration.Channel? {
+        guard let fields = mapping(node, "channel `\(name)`") else { return nil }
+        checkKeys(fields, allowed: ["type", "url", "secret", "timeout"], in: "channel `\(name)`")
+        switch text(fields["type"], "`type`") {
+        case "webhook":
+            guard let url = text(fields["url"], "`url`"), let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https" else {
+                issue(fields["url"] ?? node, "webhook channel `\(name)` needs `url: https://...`")
+                return nil
+            }
+            var timeout = 10
+            if let timeoutText = text(fields["timeout"], "`timeout`") {
+                guard let duration = DurationText.parse(timeoutText), duration >= .seconds(1) else {
+                    issue(fields["timeout"], "`timeout` must be a duration such as `10s`")
+                    return nil
+                }
+                timeout = Int(duration.components.seconds)
+            }
+            return .init(name: name, kind: .webhook(url: url, secret: text(fields["secret"], "`secret`"), timeoutSeconds: timeout))
+        case "inbox": return .init(name: name, kind: .inbox)
+        case "log": return .init(name: name, kind: .log)
+        case let other:
+            issue(fields["type"] ?? node, "channel `\(name)` needs `type: webhook`, `type: inbox` or `type: log`" + (other.map { " (not `\($0)`)" } ?? ""))
+            return nil
+        }
+    }
+
+    mutating func readTemplate(name: String, node: Node) -> HeraldConfiguration.Template? {
+        guard let fields = mapping(node, "template `\(name)`") else { return nil }
+        checkKeys(fields, allowed: ["channel", "subject", "body"], in: "template `\(name)`")
+        guard let body = text(fields["body"], "`body`") else {
+            issue(node, "template `\(name)` needs a `body`")
+            return nil
+        }
+        let subject = text(fields["subject"], "`subject`")
+        checkTemplate(fields["body"], body, what: "body of template `\(name)`")
+        checkTemplate(fields["subject"], subject, what: "subject of template `\(name)`")
+        return .init(name: name, channel: text(fields["channel"], "`channel`"), subject: subject, body: body)
+    }
+
+    mutating func readAutomation(name: String, node: Node) -> HeraldConfiguration.Automation? {
+        guard let fields = mapping(node, "automation `\(name)`") else { return nil }
+        checkKeys(fields, allowed: ["cancellation_token", "steps"], in: "automation `\(name)`")
+        let token = text(fields["cancellation_token"], "`cancellation_token`")
+        checkTemplate(fields["cancellation_token"], token, what: "cancellation_token of `\(name)`")
+        guard let steps = fields["steps"]?.sequence, !steps.isEmpty else {
+            issue(fields["steps"] ?? node, "automation `\(name)` needs `steps:`, a list of at least one step")
+            return nil
+        }
+        return .init(name: name, cancellationToken: token, steps: steps.compactMap { readStep($0, automation: name) })
+    }
+
+    mutating func readStep(_ node: Node, automation: String) -> HeraldConfiguration.Step? {
+        let what = "a step of `\(automation)`"
+        guard let fields = mapping(node, what) else { return nil }
+        let actions = ["send", "delay", "cancel", "update-profile"]
+        checkKeys(fields, allowed: ["if"] + actions, in: what)
+        let present = actions.filter { fields[$0] != nil }
+        guard present.count == 1, let kind = present.first, let value = fields[kind] else {
+            issue(node, "\(what) needs exactly one of `send`, `delay`, `cancel`, `update-profile`" + (present.count > 1 ? " (found \(present.joined(separator: ", ")))" : ""))
+            return nil
+        }
+        let guardCondition = fields["if"].flatMap { condition($0) }?.0
+        if fields["if"] != nil && guardCondition == nil { return nil }
+        let action: HeraldConfiguration.Step.Action
+        switch kind {
+        case "send":
+            if let template = value.scalar?.string {
+                action = .send(template: template, channel: nil, recipient: nil, data: nil)
+            } else if let send = value.mapping {
+                checkKeys(send, allowed: ["template", "channel", "to", "data"], in: "`send` of `\(automation)`")
+                guard let template = text(send["template"], "`template`") else {
+                    issue(value, "`send` needs `template: <name>`")
+                    return nil
+                }
+                action = .send(template: template, channel: text(send["channel"], "`channel`"), recipient: text(send["to"], "`to`"),
+                               data: send["data"].flatMap { json($0).objectValue })
+            } else {
+                issue(value, "`send` takes a template name or `{template: ..., channel: ...}`")
+                return nil
+            }
+        case "delay":
+            if let until = value.mapping {
+                checkKeys(until, allowed: ["until"], in: "`delay` of `\(automation)`")
+                guard let path = text(until["until"], "`until`") else {
+                    issue(value, "`delay` takes a duration such as `10m` or `until: data.<path>`")
+                    return nil
+                }
+                action = .delayUntil(path: path)
+            } else if let textValue = text(value, "`delay`"), let duration = DurationText.parse(textValue) {
+                action = .delay(duration)
+            } else {
+                issue(value, "`delay` takes a duration such as `90s`, `10m`, `2d`, or `until: data.<path>`")
+                return nil
+            }
+        case "cancel":
+            guard let token = text(value, "`cancel`") else { return nil }
+            checkTemplate(value, token, what: "cancel token")
+            action = .cancel(token: token)
+        default:
+            guard let patch = json(value).objectValue else {
+                issue(value, "`update-profile` takes a mapping of traits to merge")
+                return nil
+            }
+            action = .updateProfile(patch)
+        }
+        return .init(condition: guardCondition, action: action)
+    }
+
+    mutating func readMapping(_ node: Node) -> HeraldConfiguration.Mapping? {
+        guard let fields = mapping(node, "a mapping") else { return nil }
+        checkKeys(fields, allowed: ["on", "when", "once_per", "run", "cancel"], in: "a mapping")
+        guard let on = text(fields["on"], "`on`"), !on.isEmpty else {
+            issue(node, "a mapping needs `on: <event name>` such as `track/Order Completed` or `identify`")
+            return nil
+        }
+        var oncePer: HeraldConfiguration.Mapping.OncePer?
+        if let scope = text(fields["once_per"], "`once_per`") {
+            guard let parsed = HeraldConfiguration.Mapping.OncePer(rawValue: scope) else {
+                issue(fields["once_per"], "`once_per` must be `user` or `group`")
+                return nil
+            }
+            oncePer = parsed
+        }
+        let when = condition(fields["when"])
+        if fields["when"] != nil && when == nil { return nil }
+        let action: HeraldConfiguration.Mapping.Action
+        switch (text(fields["run"], "`run`"), text(fields["cancel"], "`cancel`")) {
+        case (let automation?, nil): action = .run(automation: automation)
+        case (nil, let token?):
+            checkTemplate(fields["cancel"], token, what: "cancel token")
+            action = .cancel(token: token)
+        default:
+            issue(node, "mapping for `\(on)` needs exactly one of `run: <automation>` or `cancel: <token>`")
+            return nil
+        }
+        return .init(on: on, when: when?.0, whenText: when?.1, oncePer: oncePer, action: action, line: node.mark?.line ?? 0)
+    }
+
+    // MARK: References
+
+    mutating func checkReferences(_ configuration: HeraldConfiguration, top: Node.Mapping) {
+        let channels = Set(configuration.channels.map(\.name))
+        let templates = Set(configuration.templates.map(\.name))
+        let automations = Set(configuration.automations.map(\.name))
+        let templateNodes = top["templates"]?.mapping
+        for template in configuration.templates {
+            if let channel = template.channel, !channels.contains(channel) {
+                issue(templateNodes?[template.name]?.mapping?["channel"], "template `\(template.name)` uses channel `\(channel)`, which is not defined under `channels`")
+            }
+        }
+        let automationNodes = top["automations"]?.mapping
+        for automation in configuration.automations {
+            let stepNodes = automationNodes?[automation.name]?.mapping?["steps"]?.sequence
+            for (index, step) in automation.steps.enumerated() {
+                guard case .send(let template, let channel, _, _) = step.action else { continue }
+                let node = stepNodes.flatMap { index < $0.count ? $0[index] : nil }
+                if !templates.contains(template) {
+                    issue(node, "automation `\(automation.name)` sends template `\(template)`, which is not defined under `templates`")
+                }
+                if let channel, !channels.contains(channel) {
+                    issue(node, "automation `\(automation.name)` sends on channel `\(channel)`, which is not defined under `channels`")
+                }
+            }
+        }
+        let mappingNodes = top["mappings"]?.sequence
+        for (index, mapping) in configuration.mappings.enumerated() {
+            if case .run(let automation) = mapping.action, !automations.contains(automation) {
+                let node = mappingNodes.flatMap { index < $0.count ? $0[index].mapping?["run"] : nil }
+                issue(node, "mapping for `\(mapping.on)` runs automation `\(automation)`, which is not defined under `automations`")
+            }
+        }
+    }
+}

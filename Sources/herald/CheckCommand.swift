@@ -1,0 +1,36 @@
+import ArgumentParser
+import AutomationEngine
+import Foundation
+
+/// `herald check`: validates a configuration file without applying it.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate a configuration file (herald.yaml) without applying it.",
+        discussion: """
+            Reports every problem with its line and column: unknown keys, undefined templates, \
+            automations or channels, condition and template syntax, durations, and unset ${ENV} \
+            variables. Exits 0 when the file is valid.
+
+            Example:
+              herald check herald.yaml
+            """
+    )
+
+    @Argument(help: "The configuration file.")
+    var file: String
+
+    func run() throws {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw CommandFailure("cannot read \(file); check the path")
+        }
+        do {
+            let configuration = try ConfigurationLoader.load(yaml: text)
+            Console.line("\(file) is valid: \(configuration.channels.count) channels, \(configuration.templates.count) templates, "
+                + "\(configuration.automations.count) automations, \(configuration.mappings.count) mappings.")
+        } catch {
+            for issue in error.issues { Console.line("\(file):\(issue.line):\(issue.column): \(issue.message)") }
+            throw ExitCode(1)
+        }
+    }
+}
