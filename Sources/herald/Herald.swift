@@ -14,6 +14,6 @@ struct Herald: AsyncParsableCommand {
               herald serve --port 8080 --db ./herald.sqlite
             """,
         version: HeraldVersion.current,
-        subcommands: [ServeCommand.self, KeysCommand.self, WorkspacesCommand.self, CheckCommand.self]
+        subcommands: [ServeCommand.self, KeysCommand.self, WorkspacesCommand.self, CheckCommand.self, ApplyCommand.self]
     )
 }

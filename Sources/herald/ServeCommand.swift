@@ -17,7 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
             key and prints them once. SIGTERM or SIGINT stops it gracefully.
 
             Every option can also be set in the environment: HERALD_HOST, HERALD_PORT, \
-            HERALD_DB, HERALD_LOG_LEVEL.
+            HERALD_DB, HERALD_CONFIG, HERALD_LOG_LEVEL.
 
             Example:
               herald serve --port 8080 --db ./herald.sqlite
@@ -32,6 +32,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "SQLite database file (default ./herald.sqlite, or HERALD_DB).")
     var db: String?
+
+    @Option(help: "Configuration file (herald.yaml) to apply to workspace `default` at start (or HERALD_CONFIG).")
+    var config: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default info, or HERALD_LOG_LEVEL).")
     var logLevel: String?
@@ -63,6 +66,18 @@ struct ServeCommand: AsyncParsableCommand {
         Console.line("Herald \(HeraldVersion.current)")
         Console.line("Database: \(path)")
         let created = try await store.bootstrapIfEmpty()
+        if let configPath = config ?? environment["HERALD_CONFIG"] {
+            guard let text = try? String(contentsOfFile: configPath, encoding: .utf8) else {
+                throw CommandFailure("cannot read configuration \(configPath); check the path or drop --config")
+            }
+            do {
+                let version = try await store.applyConfiguration(yaml: text, workspace: "default", environment: environment)
+                Console.line("Configuration: \(configPath) applied to workspace default as version \(version.version)")
+            } catch let error as ConfigurationError {
+                for issue in error.issues { Console.line("\(configPath):\(issue.line):\(issue.column): \(issue.message)") }
+                throw CommandFailure("configuration \(configPath) is invalid; nothing was applied and the server did not start")
+            }
+        }
         if !created.isEmpty {
             Console.line("Created workspace \"default\" with these API keys. They are shown only this once; store them now:")
             for key in created {

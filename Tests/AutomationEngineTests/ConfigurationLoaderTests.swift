@@ -1,4 +1,5 @@
 import AutomationEngine
+import Foundation
 import HeraldTestSupport
 import SegmentSpec
 import Testing
@@ -79,5 +80,33 @@ struct ConfigurationLoaderTests {
     @Test("durations", arguments: [("90s", 90), ("10m", 600), ("2h", 7200), ("2d", 172_800), ("1w", 604_800)])
     func durations(text: String, seconds: Int64) {
         #expect(DurationText.parse(text) == .seconds(seconds))
+    }
+}
+
+@Suite("Configuration versions: applied atomically, numbered, previous ones readable")
+struct ConfigurationVersionTests {
+    @Test("each valid apply is a new version; an invalid one stores nothing")
+    func versions() async throws {
+        let store = try HeraldStore.inMemory()
+        let first = try await store.applyConfiguration(yaml: "channels:\n  inbox: { type: inbox }\n", workspace: "default", environment: [:])
+        let second = try await store.applyConfiguration(yaml: "channels:\n  console: { type: log }\n", workspace: "default", environment: [:])
+        #expect(first.version == 1)
+        #expect(second.version == 2)
+        await #expect(throws: ConfigurationError.self) {
+            try await store.applyConfiguration(yaml: "channels:\n  x: { type: pigeon }\n", workspace: "default", environment: [:])
+        }
+        let versions = try await store.configurationVersions(workspace: "default")
+        #expect(versions.map(\.version) == [2, 1])
+        #expect(versions.last?.yaml == "channels:\n  inbox: { type: inbox }\n")
+        #expect(try await store.currentConfiguration(workspace: "default")?.version == 2)
+        #expect(try await store.currentConfiguration(workspace: "other") == nil)
+    }
+
+    @Test("secrets stay as ${ENV} references in the stored YAML")
+    func secretsNotStored() async throws {
+        let store = try HeraldStore.inMemory()
+        let yaml = "channels:\n  hook: { type: webhook, url: \"https://x.example/h\", secret: \"${HOOK_SECRET}\" }\n"
+        let applied = try await store.applyConfiguration(yaml: yaml, workspace: "default", environment: ["HOOK_SECRET": "s3cret"])
+        #expect(!applied.yaml.contains("s3cret"))
     }
 }

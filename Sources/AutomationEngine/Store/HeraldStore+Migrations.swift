@@ -52,6 +52,15 @@ extension HeraldStore {
                 t.column("eventsErased", .integer).notNull()
             }
         }
+        migrator.registerMigration("v2: configuration versions") { db in
+            try db.create(table: "configVersion") { t in
+                t.column("workspaceId", .text).notNull()
+                t.column("version", .integer).notNull()
+                t.column("yaml", .text).notNull()
+                t.column("appliedAt", .integer).notNull()
+                t.primaryKey(["workspaceId", "version"])
+            }
+        }
         return migrator
     }
 

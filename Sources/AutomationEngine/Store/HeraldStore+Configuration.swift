@@ -1,0 +1,59 @@
+public import Foundation
+import GRDB
+public import SegmentSpec
+
+/// One applied version of a workspace's configuration.
+public struct ConfigurationVersion: Sendable, Hashable {
+    /// The workspace it belongs to.
+    public let workspaceId: String
+    /// 1 for the first applied configuration, then increasing.
+    public let version: Int
+    /// The YAML as applied (with `${ENV}` references unresolved, so secrets stay out of the database).
+    public let yaml: String
+    /// When it was applied.
+    public let appliedAt: Timestamp
+}
+
+extension HeraldStore {
+    /// Validates `yaml` and, when valid, stores it as the workspace's next version in one
+    /// transaction. Earlier versions stay readable. The workspace is created when new.
+    /// - Throws: ``ConfigurationError`` listing every problem; nothing is stored then.
+    @discardableResult
+    public func applyConfiguration(
+        yaml: String, workspace: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        now: Timestamp = Timestamp(Date())
+    ) async throws -> ConfigurationVersion {
+        try Self.checkWorkspaceName(workspace)
+        _ = try ConfigurationLoader.load(yaml: yaml, environment: environment)
+        return try await writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO workspace (id, createdAt) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",
+                arguments: [workspace, now.millisecondsSince1970])
+            let next = (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM configVersion WHERE workspaceId = ?", arguments: [workspace]) ?? 0) + 1
+            try db.execute(
+                sql: "INSERT INTO configVersion (workspaceId, version, yaml, appliedAt) VALUES (?, ?, ?, ?)",
+                arguments: [workspace, next, yaml, now.millisecondsSince1970])
+            return ConfigurationVersion(workspaceId: workspace, version: next, yaml: yaml, appliedAt: now)
+        }
+    }
+
+    /// The workspace's configuration versions, newest first (nil `version`), or one version.
+    public func configurationVersions(workspace: String) async throws -> [ConfigurationVersion] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM configVersion WHERE workspaceId = ? ORDER BY version DESC", arguments: [workspace]).map(Self.version)
+        }
+    }
+
+    /// The version in force (the latest), or nil when none was applied.
+    public func currentConfiguration(workspace: String) async throws -> ConfigurationVersion? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM configVersion WHERE workspaceId = ? ORDER BY version DESC LIMIT 1", arguments: [workspace]).map(Self.version)
+        }
+    }
+
+    private static func version(_ row: Row) -> ConfigurationVersion {
+        ConfigurationVersion(
+            workspaceId: row["workspaceId"], version: row["version"], yaml: row["yaml"],
+            appliedAt: Timestamp(millisecondsSince1970: row["appliedAt"]))
+    }
+}
