@@ -11,9 +11,14 @@ import Yams
 /// its line and column, all at once.
 public enum ConfigurationLoader {
     /// Parses and validates a configuration document.
-    /// - Parameter environment: where `${NAME}` references are resolved.
-    public static func load(yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> HeraldConfiguration {
-        var reader = ConfigurationReader(environment: environment)
+    /// - Parameters:
+    ///   - environment: where `${NAME}` references are resolved.
+    ///   - requireEnvironment: when false, an unset variable is left as `${NAME}` instead of
+    ///     being an error (the engine matches events without needing delivery secrets).
+    public static func load(
+        yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment, requireEnvironment: Bool = true
+    ) throws(ConfigurationError) -> HeraldConfiguration {
+        var reader = ConfigurationReader(environment: environment, requireEnvironment: requireEnvironment)
         let configuration = reader.read(yaml)
         guard reader.issues.isEmpty, let configuration else {
             throw ConfigurationError(issues: reader.issues.sorted { ($0.line, $0.column) < ($1.line, $1.column) })
@@ -24,10 +29,12 @@ public enum ConfigurationLoader {
 
 struct ConfigurationReader {
     let environment: [String: String]
+    let requireEnvironment: Bool
     var issues: [ConfigurationIssue] = []
 
-    init(environment: [String: String]) {
+    init(environment: [String: String], requireEnvironment: Bool) {
         self.environment = environment
+        self.requireEnvironment = requireEnvironment
     }
 
     mutating func issue(_ node: Node?, _ message: String) {
@@ -142,8 +149,10 @@ struct ConfigurationReader {
             let name = String(rest[open.upperBound..<close])
             if let value = environment[name] {
                 output += value
-            } else {
+            } else if requireEnvironment {
                 issue(node, "environment variable \(name) is not set")
+            } else {
+                output += "${\(name)}"
             }
             rest = rest[rest.index(after: close)...]
         }

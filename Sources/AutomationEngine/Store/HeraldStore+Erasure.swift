@@ -3,15 +3,31 @@ public import SegmentSpec
 
 extension HeraldStore {
     /// Executes a `delete` (GDPR/CCPA) event inside the append transaction: erases the
-    /// user's events in the workspace, then logs a `delete` entry that keeps no personal
+    /// user's events, profile, aliases, memberships and runs in the workspace, then logs a `delete` entry that keeps no personal
     /// data (no ids, a raw body of only `type` and `messageId`) and an erasure record.
     static func erase(for event: IngestEvent, _ db: Database) throws -> Int64 {
         var erased = 0
-        for id in Set([event.userId, event.anonymousId].compactMap { $0 }) {
+        let workspace = event.workspaceId
+        var ids = Set([event.userId, event.anonymousId].compactMap { $0 })
+        // Every id the user is known by: aliases pointing at their profile, and the profile itself.
+        for id in ids {
+            let profileId = try String.fetchOne(db, sql: "SELECT profileId FROM profileAlias WHERE workspaceId = ? AND alias = ?", arguments: [workspace, id]) ?? id
+            ids.insert(profileId)
+            ids.formUnion(try String.fetchAll(db, sql: "SELECT alias FROM profileAlias WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, profileId]))
+        }
+        for id in ids {
             try db.execute(
-                sql: "DELETE FROM event WHERE workspaceId = ? AND (userId = ? OR anonymousId = ?)",
-                arguments: [event.workspaceId, id, id])
+                sql: "DELETE FROM eventTrace WHERE seq IN (SELECT seq FROM event WHERE workspaceId = ? AND (userId = ? OR anonymousId = ?))",
+                arguments: [workspace, id, id])
+            try db.execute(sql: "DELETE FROM event WHERE workspaceId = ? AND userId = ?", arguments: [workspace, id])
             erased += db.changesCount
+            try db.execute(sql: "DELETE FROM event WHERE workspaceId = ? AND anonymousId = ?", arguments: [workspace, id])
+            erased += db.changesCount
+            try db.execute(sql: "DELETE FROM profile WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, id])
+            try db.execute(sql: "DELETE FROM profileAlias WHERE workspaceId = ? AND (alias = ? OR profileId = ?)", arguments: [workspace, id, id])
+            try db.execute(sql: "DELETE FROM membership WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, id])
+            try db.execute(sql: "DELETE FROM run WHERE workspaceId = ? AND recipient = ?", arguments: [workspace, id])
+            try db.execute(sql: "DELETE FROM oncePerLedger WHERE workspaceId = ? AND subject = ?", arguments: [workspace, id])
         }
         try db.execute(
             sql: "INSERT INTO erasure (workspaceId, messageId, erasedAt, eventsErased) VALUES (?, ?, ?, ?)",

@@ -61,6 +61,75 @@ extension HeraldStore {
                 t.primaryKey(["workspaceId", "version"])
             }
         }
+        migrator.registerMigration("v3: profiles, groups, engine cursor, explain traces, once-per ledger, cancellations, runs") { db in
+            try db.create(table: "profile") { t in
+                t.column("workspaceId", .text).notNull()
+                t.column("profileId", .text).notNull()  // userId, else anonymousId
+                t.column("userId", .text)
+                t.column("traits", .text).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("updatedAt", .integer).notNull()
+                t.primaryKey(["workspaceId", "profileId"])
+            }
+            try db.create(table: "profileAlias") { t in
+                t.column("workspaceId", .text).notNull()
+                t.column("alias", .text).notNull()  // an anonymousId or previousId now known as profileId
+                t.column("profileId", .text).notNull()
+                t.primaryKey(["workspaceId", "alias"])
+            }
+            try db.create(table: "groupRecord") { t in
+                t.column("workspaceId", .text).notNull()
+                t.column("groupId", .text).notNull()
+                t.column("traits", .text).notNull()
+                t.column("updatedAt", .integer).notNull()
+                t.primaryKey(["workspaceId", "groupId"])
+            }
+            try db.create(table: "membership") { t in
+                t.column("workspaceId", .text).notNull()
+                t.column("groupId", .text).notNull()
+                t.column("profileId", .text).notNull()
+                t.primaryKey(["workspaceId", "groupId", "profileId"])
+            }
+            try db.create(table: "engineCursor") { t in
+                t.primaryKey("id", .integer)
+                t.column("lastSeq", .integer).notNull()
+            }
+            try db.create(table: "eventTrace") { t in
+                t.primaryKey("seq", .integer)
+                t.column("workspaceId", .text).notNull()
+                t.column("trace", .text).notNull()
+            }
+            try db.create(table: "oncePerLedger") { t in
+                t.column("workspaceId", .text).notNull()
+                t.column("mappingKey", .text).notNull()
+                t.column("subject", .text).notNull()
+                t.column("ranAt", .integer).notNull()
+                t.primaryKey(["workspaceId", "mappingKey", "subject"])
+            }
+            try db.create(table: "cancellation") { t in
+                t.column("workspaceId", .text).notNull()
+                t.column("token", .text).notNull()
+                t.column("until", .integer).notNull()
+                t.primaryKey(["workspaceId", "token"])
+            }
+            try db.create(table: "run") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("workspaceId", .text).notNull()
+                t.column("automation", .text).notNull()
+                t.column("configVersion", .integer).notNull()
+                t.column("recipient", .text).notNull()
+                t.column("eventSeq", .integer).notNull()
+                t.column("scope", .text).notNull()  // {data, traits, profile, group, event} at start
+                t.column("token", .text)
+                t.column("state", .text).notNull()  // pending, cancelled, completed
+                t.column("nextStep", .integer).notNull()
+                t.column("dueAt", .integer).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("updatedAt", .integer).notNull()
+            }
+            try db.create(index: "run_due", on: "run", columns: ["state", "dueAt"])
+            try db.create(index: "run_token", on: "run", columns: ["workspaceId", "token"])
+        }
         return migrator
     }
 

@@ -1,0 +1,166 @@
+public import Foundation
+import GRDB
+public import SegmentSpec
+import Synchronization
+
+/// Consumes the event log in order: updates profiles and groups, checks the mappings of each
+/// event's name, starts or cancels runs, and records an explain trace, all in the same
+/// transaction that advances its cursor, so every event is processed exactly once even
+/// across crashes. Ingest never waits for it.
+public final class EventProcessor: Sendable {
+    /// How long a cancellation token keeps stopping runs created after it (DESIGN: 24 h).
+    public let cancellationTTL: Duration
+    private let store: HeraldStore
+    private let now: @Sendable () -> Timestamp
+    private let configurations = Mutex<[String: (version: Int, configuration: HeraldConfiguration)]>([:])
+
+    /// - Parameters:
+    ///   - now: the clock; tests pass a fixed one.
+    public init(store: HeraldStore, cancellationTTL: Duration = .seconds(24 * 3600), now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }) {
+        self.store = store
+        self.cancellationTTL = cancellationTTL
+        self.now = now
+    }
+
+    /// Processes up to `limit` events past the cursor in one transaction; returns how many.
+    @discardableResult
+    public func processPending(limit: Int = 500) async throws -> Int {
+        let time = now()
+        let ttl = cancellationTTL.wholeMilliseconds
+        return try await store.writer.write { db in
+            let cursor = try Int64.fetchOne(db, sql: "SELECT lastSeq FROM engineCursor WHERE id = 1") ?? 0
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM event WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [cursor, limit])
+            guard let last = rows.last else { return 0 }
+            for row in rows {
+                let stored = StoredEvent(row: row)
+                var trace = EventTrace()
+                try self.process(stored, at: time, cancellationTTL: ttl, trace: &trace, db)
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO eventTrace (seq, workspaceId, trace) VALUES (?, ?, ?)",
+                    arguments: [stored.seq, stored.workspaceId, trace.json.encodedString()])
+            }
+            try db.execute(
+                sql: "INSERT INTO engineCursor (id, lastSeq) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET lastSeq = excluded.lastSeq",
+                arguments: [last["seq"] as Int64])
+            return rows.count
+        }
+    }
+
+    private func process(_ stored: StoredEvent, at time: Timestamp, cancellationTTL: Int64, trace: inout EventTrace, _ db: Database) throws {
+        guard stored.type != "delete" else {
+            trace.summary = "the user's data was erased at ingest"
+            return
+        }
+        guard let object = stored.json?.objectValue, let event = try? SegmentEvent(validating: object) else {
+            trace.summary = "the stored event could not be read again; nothing was done"
+            return
+        }
+        let workspace = stored.workspaceId
+        let profiles = ProfileStore(db: db, workspace: workspace, time: time)
+        let recipient = try profiles.apply(event, trace: &trace)
+        guard let (version, configuration) = try configuration(for: workspace, db) else {
+            trace.summary = "no configuration applied to workspace \(workspace)"
+            return
+        }
+        let mappings = configuration.mappings(for: stored.name)
+        guard !mappings.isEmpty else {
+            trace.summary = "no mapping for \"\(stored.name)\""
+            return
+        }
+        let scope = try Self.scope(for: event, stored: stored, recipient: recipient, profiles: profiles)
+        var acted = false
+        for mapping in mappings {
+            let outcome = mapping.when?.evaluate(in: scope)
+            if let outcome, !outcome.value {
+                let seen = outcome.notes.isEmpty ? "" : " (\(outcome.notes.joined(separator: ", ")))"
+                trace.check(mapping: mapping, condition: outcome, result: "condition `\(mapping.whenText ?? "")` was false\(seen)")
+                continue
+            }
+            switch mapping.action {
+            case .cancel(let tokenTemplate):
+                let token = TemplateRenderer.render(tokenTemplate, scope: scope) ?? tokenTemplate
+                try db.execute(
+                    sql: "UPDATE run SET state = 'cancelled', updatedAt = ? WHERE workspaceId = ? AND token = ? AND state = 'pending'",
+                    arguments: [time.millisecondsSince1970, workspace, token])
+                let cancelled = db.changesCount
+                try db.execute(
+                    sql: "INSERT INTO cancellation (workspaceId, token, until) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET until = excluded.until",
+                    arguments: [workspace, token, time.millisecondsSince1970 + cancellationTTL])
+                trace.check(mapping: mapping, condition: outcome, result: "cancelled \(cancelled) pending run(s) with token \"\(token)\"")
+                acted = true
+            case .run(let name):
+                guard let automation = configuration.automations.first(where: { $0.name == name }) else { continue }
+                let subject = mapping.oncePer == .group ? (event.groupId ?? event.context.groupId) : recipient
+                let ledgerKey = "\(mapping.line):\(mapping.on)->\(name)"
+                if mapping.oncePer != nil, let subject,
+                    let ranAt = try Int64.fetchOne(
+                        db, sql: "SELECT ranAt FROM oncePerLedger WHERE workspaceId = ? AND mappingKey = ? AND subject = ?",
+                        arguments: [workspace, ledgerKey, subject])
+                {
+                    let day = String(Timestamp(millisecondsSince1970: ranAt).iso8601.prefix(10))
+                    trace.check(mapping: mapping, condition: outcome, result: "once_per \(mapping.oncePer!.rawValue): already ran on \(day)")
+                    continue
+                }
+                let token = automation.cancellationToken.map { TemplateRenderer.render($0, scope: scope) ?? $0 }
+                var state = "pending"
+                if let token,
+                    let until = try Int64.fetchOne(db, sql: "SELECT until FROM cancellation WHERE workspaceId = ? AND token = ?", arguments: [workspace, token]),
+                    until > time.millisecondsSince1970
+                {
+                    state = "cancelled"
+                }
+                try db.execute(
+                    sql: """
+                        INSERT INTO run (workspaceId, automation, configVersion, recipient, eventSeq, scope, token, state, nextStep, dueAt, createdAt, updatedAt)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+                        """,
+                    arguments: [workspace, name, version, recipient ?? "", stored.seq, JSONValue.object(scope).encodedString(), token, state,
+                                time.millisecondsSince1970, time.millisecondsSince1970, time.millisecondsSince1970])
+                let runId = db.lastInsertedRowID
+                if mapping.oncePer != nil, let subject {
+                    try db.execute(
+                        sql: "INSERT INTO oncePerLedger (workspaceId, mappingKey, subject, ranAt) VALUES (?, ?, ?, ?)",
+                        arguments: [workspace, ledgerKey, subject, time.millisecondsSince1970])
+                }
+                trace.check(mapping: mapping, condition: outcome, result: state == "pending"
+                    ? "started run \(runId) of `\(name)`"
+                    : "run \(runId) of `\(name)` was created cancelled: token \"\(token ?? "")\" was cancelled within the last \(cancellationTTL / 3_600_000) h")
+                acted = true
+            }
+        }
+        if !acted && trace.summary == nil { trace.summary = "no mapping for \"\(stored.name)\" acted" }
+    }
+
+    /// The values conditions and templates see: `data`, `traits`, `profile`, `group`, `event`.
+    static func scope(for event: SegmentEvent, stored: StoredEvent, recipient: String?, profiles: ProfileStore) throws -> JSONObject {
+        var eventObject = JSONObject()
+        eventObject["messageId"] = .string(stored.messageId)
+        eventObject["type"] = .string(stored.type)
+        eventObject["name"] = .string(stored.name)
+        eventObject["userId"] = stored.userId.map(JSONValue.string) ?? .null
+        eventObject["anonymousId"] = stored.anonymousId.map(JSONValue.string) ?? .null
+        eventObject["timestamp"] = .string(stored.timestamp.iso8601)
+        eventObject["context"] = .object(event.context.json)
+        let traits = (event.type == .identify || event.type == .group) ? event.traits.json : (event.context.traits?.json ?? JSONObject())
+        let groupId = event.groupId ?? event.context.groupId
+        var scope = JSONObject()
+        scope["data"] = .object(event.courierData)
+        scope["traits"] = .object(traits)
+        scope["profile"] = .object(try recipient.flatMap { try profiles.traits(of: $0) } ?? JSONObject())
+        scope["group"] = .object(try groupId.flatMap { try profiles.groupTraits(of: $0) } ?? JSONObject())
+        scope["event"] = .object(eventObject)
+        return scope
+    }
+
+    private func configuration(for workspace: String, _ db: Database) throws -> (Int, HeraldConfiguration)? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT version, yaml FROM configVersion WHERE workspaceId = ? ORDER BY version DESC LIMIT 1", arguments: [workspace])
+        else { return nil }
+        let version: Int = row["version"]
+        if let cached = configurations.withLock({ $0[workspace] }), cached.version == version { return (version, cached.configuration) }
+        // Applied configurations were validated when applied; matching needs no delivery secrets.
+        guard let parsed = try? ConfigurationLoader.load(yaml: row["yaml"], environment: ProcessInfo.processInfo.environment, requireEnvironment: false)
+        else { return nil }
+        configurations.withLock { $0[workspace] = (version, parsed) }
+        return (version, parsed)
+    }
+}

@@ -1,0 +1,65 @@
+import GRDB
+public import SegmentSpec
+
+/// A run of an automation as stored.
+public struct RunRecord: Sendable, Hashable {
+    /// The run's id.
+    public let id: Int64
+    /// The automation it runs.
+    public let automation: String
+    /// The configuration version pinned for the run's life.
+    public let configVersion: Int
+    /// The recipient's profile id.
+    public let recipient: String
+    /// The event that started it.
+    public let eventSeq: Int64
+    /// Its rendered cancellation token, if the automation has one.
+    public let token: String?
+    /// `pending`, `cancelled` or `completed`.
+    public let state: String
+    /// Index of the next step to run.
+    public let nextStep: Int
+    /// When the next step is due.
+    public let dueAt: Timestamp
+}
+
+extension HeraldStore {
+    /// The explain trace recorded for an event, once the engine processed it.
+    public func trace(seq: Int64) async throws -> JSONValue? {
+        try await writer.read { db in
+            try String.fetchOne(db, sql: "SELECT trace FROM eventTrace WHERE seq = ?", arguments: [seq]).flatMap { try? JSONParser.parse($0) }
+        }
+    }
+
+    /// A profile's traits (following aliases), or nil when there is no such profile.
+    public func profileTraits(workspace: String, id: String) async throws -> JSONObject? {
+        try await writer.read { db in
+            let profileId = try String.fetchOne(db, sql: "SELECT profileId FROM profileAlias WHERE workspaceId = ? AND alias = ?", arguments: [workspace, id]) ?? id
+            return try String.fetchOne(db, sql: "SELECT traits FROM profile WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, profileId])
+                .flatMap { try? JSONParser.parse($0).objectValue }
+        }
+    }
+
+    /// A group's traits and its members' profile ids.
+    public func group(workspace: String, id: String) async throws -> (traits: JSONObject, members: [String])? {
+        try await writer.read { db in
+            guard let traits = try String.fetchOne(db, sql: "SELECT traits FROM groupRecord WHERE workspaceId = ? AND groupId = ?", arguments: [workspace, id])
+                .flatMap({ try? JSONParser.parse($0).objectValue })
+            else { return nil }
+            let members = try String.fetchAll(db, sql: "SELECT profileId FROM membership WHERE workspaceId = ? AND groupId = ? ORDER BY profileId", arguments: [workspace, id])
+            return (traits, members)
+        }
+    }
+
+    /// Runs of a workspace, oldest first.
+    public func runs(workspace: String) async throws -> [RunRecord] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM run WHERE workspaceId = ? ORDER BY id", arguments: [workspace]).map { row in
+                RunRecord(
+                    id: row["id"], automation: row["automation"], configVersion: row["configVersion"], recipient: row["recipient"],
+                    eventSeq: row["eventSeq"], token: row["token"], state: row["state"], nextStep: row["nextStep"],
+                    dueAt: Timestamp(millisecondsSince1970: row["dueAt"]))
+            }
+        }
+    }
+}
