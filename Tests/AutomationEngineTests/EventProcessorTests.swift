@@ -13,13 +13,14 @@ struct EngineHarness {
 
     static let now = Timestamp(millisecondsSince1970: 1_795_000_000_000)  // 2026-11-18
 
-    static func make() async throws -> EngineHarness {
-        let store = try HeraldStore.inMemory()
+    static func make(store given: HeraldStore? = nil, clock: TestClock? = nil) async throws -> EngineHarness {
+        let store = try given ?? HeraldStore.inMemory()
         let key = try await store.createKey(workspace: "default", scope: .ingest)
         try await store.applyConfiguration(yaml: try FixtureFiles.text("herald.yaml"), workspace: "default", environment: ["EMAIL_HOOK_SECRET": "x"])
         let writer = GroupCommitWriter(store: store)
         Task { try await writer.run() }
-        return EngineHarness(store: store, writer: writer, keyHash: key.secret.hash, processor: EventProcessor(store: store, now: { now }))
+        let processor = EventProcessor(store: store, now: { clock?.now ?? now })
+        return EngineHarness(store: store, writer: writer, keyHash: key.secret.hash, processor: processor)
     }
 
     /// Appends one event and runs the engine over it; returns the event's seq.
@@ -28,6 +29,10 @@ struct EngineHarness {
         let object = try #require(try JSONParser.parse(json).objectValue)
         let event = try SegmentEvent(validating: object)
         let entry = IngestEvent(event: event, raw: Array(json.utf8), workspaceId: "default", receivedAt: Self.now)
+        return try await append(entry)
+    }
+
+    private func append(_ entry: IngestEvent) async throws -> Int64 {
         guard case .accepted(let seq) = try await writer.append([entry], keyHash: keyHash).first else {
             throw EventValidationError.invalid("not accepted")
         }

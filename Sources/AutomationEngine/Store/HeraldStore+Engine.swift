@@ -63,3 +63,55 @@ extension HeraldStore {
         }
     }
 }
+
+/// A message as stored, with its status history.
+public struct MessageRecord: Sendable, Hashable {
+    /// Stable id: `run-<run>-step-<index>`.
+    public let id: String
+    /// The recipient's profile id.
+    public let recipient: String
+    /// The channel name, when one was found.
+    public let channel: String?
+    /// The template it was rendered from.
+    public let template: String
+    /// Rendered subject.
+    public let subject: String?
+    /// Rendered body.
+    public let body: String?
+    /// Current status: sent, delivered, undeliverable, unroutable.
+    public let status: String
+    /// Every status with its reason, oldest first.
+    public let history: [(status: String, reason: String?)]
+
+    public static func == (lhs: MessageRecord, rhs: MessageRecord) -> Bool { lhs.id == rhs.id && lhs.status == rhs.status }
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+}
+
+extension HeraldStore {
+    /// Messages of a workspace (optionally of one recipient), oldest first.
+    public func messages(workspace: String, recipient: String? = nil) async throws -> [MessageRecord] {
+        try await writer.read { db in
+            var sql = "SELECT * FROM message WHERE workspaceId = ?"
+            var arguments: StatementArguments = [workspace]
+            if let recipient {
+                sql += " AND recipient = ?"
+                arguments += [recipient]
+            }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY createdAt, id", arguments: arguments).map { row in
+                let id: String = row["id"]
+                let history = try Row.fetchAll(db, sql: "SELECT status, reason FROM messageStatus WHERE messageId = ? ORDER BY id", arguments: [id])
+                    .map { (status: $0["status"] as String, reason: $0["reason"] as String?) }
+                return MessageRecord(id: id, recipient: row["recipient"], channel: row["channel"], template: row["template"],
+                                     subject: row["subject"], body: row["body"], status: row["status"], history: history)
+            }
+        }
+    }
+
+    /// A run's step history: `(step index, outcome)`, oldest first.
+    public func runHistory(runId: Int64) async throws -> [(step: Int, outcome: String)] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT step, outcome FROM runStep WHERE runId = ? ORDER BY id", arguments: [runId])
+                .map { (step: $0["step"] as Int, outcome: $0["outcome"] as String) }
+        }
+    }
+}

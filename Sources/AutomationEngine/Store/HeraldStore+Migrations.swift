@@ -130,6 +130,36 @@ extension HeraldStore {
             try db.create(index: "run_due", on: "run", columns: ["state", "dueAt"])
             try db.create(index: "run_token", on: "run", columns: ["workspaceId", "token"])
         }
+        migrator.registerMigration("v4: run history, messages and their status history") { db in
+            try db.create(table: "runStep") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("runId", .integer).notNull().indexed()
+                t.column("step", .integer).notNull()
+                t.column("outcome", .text).notNull()
+                t.column("at", .integer).notNull()
+            }
+            try db.create(table: "message") { t in
+                t.primaryKey("id", .text)  // stable: run-<run id>-step-<index>, so a retried step never sends twice
+                t.column("workspaceId", .text).notNull()
+                t.column("runId", .integer).notNull()
+                t.column("recipient", .text).notNull()
+                t.column("channel", .text)
+                t.column("template", .text).notNull()
+                t.column("subject", .text)
+                t.column("body", .text)
+                t.column("status", .text).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("updatedAt", .integer).notNull()
+            }
+            try db.create(index: "message_recipient", on: "message", columns: ["workspaceId", "recipient"])
+            try db.create(table: "messageStatus") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("messageId", .text).notNull().indexed()
+                t.column("status", .text).notNull()
+                t.column("reason", .text)
+                t.column("at", .integer).notNull()
+            }
+        }
         return migrator
     }
 

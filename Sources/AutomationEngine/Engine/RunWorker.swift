@@ -1,0 +1,202 @@
+public import Foundation
+import GRDB
+public import Logging
+public import SegmentSpec
+import Synchronization
+
+/// Executes the due steps of pending runs, each step in its own transaction with its
+/// recorded outcome, so a restart resumes every run where it stopped and overdue steps run
+/// at once. Messages get a stable id (run + step): re-running a step never sends twice.
+///
+/// Delivery here covers the `inbox` channel (stored in-app messages, delivered when
+/// stored) and `log` (written to the server log). A webhook message is recorded as `sent`
+/// for the webhook deliverer.
+public final class RunWorker: Sendable {
+    private let store: HeraldStore
+    private let now: @Sendable () -> Timestamp
+    private let logger: Logger
+    private let configurations = Mutex<[String: HeraldConfiguration]>([:])
+
+    /// - Parameter now: the clock; tests pass one they move, so delays never sleep.
+    public init(store: HeraldStore, logger: Logger = Logger(label: "herald.runs"), now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }) {
+        self.store = store
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Runs every step that is due now (a run's consecutive due steps included); returns how many steps ran.
+    @discardableResult
+    public func executeDue(limit: Int = 200) async throws -> Int {
+        var executed = 0
+        while executed < limit {
+            let time = now()
+            let ran = try await store.writer.write { db -> Bool in
+                guard let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM run WHERE state = 'pending' AND dueAt <= ? ORDER BY dueAt, id LIMIT 1",
+                    arguments: [time.millisecondsSince1970])
+                else { return false }
+                try self.executeStep(of: row, at: time, db)
+                return true
+            }
+            guard ran else { break }
+            executed += 1
+        }
+        return executed
+    }
+
+    private func automation(workspace: String, version: Int, name: String, _ db: Database) throws -> HeraldConfiguration.Automation? {
+        let key = "\(workspace)#\(version)"
+        if let cached = configurations.withLock({ $0[key] }) { return cached.automations.first { $0.name == name } }
+        guard let yaml = try String.fetchOne(db, sql: "SELECT yaml FROM configVersion WHERE workspaceId = ? AND version = ?", arguments: [workspace, version]),
+            let configuration = try? ConfigurationLoader.load(yaml: yaml, environment: ProcessInfo.processInfo.environment, requireEnvironment: false)
+        else { return nil }
+        configurations.withLock { $0[key] = configuration }
+        return configuration.automations.first { $0.name == name }
+    }
+
+    private func channels(workspace: String, version: Int) -> [HeraldConfiguration.Channel] {
+        configurations.withLock { $0["\(workspace)#\(version)"]?.channels } ?? []
+    }
+
+    private func templates(workspace: String, version: Int) -> [HeraldConfiguration.Template] {
+        configurations.withLock { $0["\(workspace)#\(version)"]?.templates } ?? []
+    }
+
+    private func executeStep(of run: Row, at time: Timestamp, _ db: Database) throws {
+        let id: Int64 = run["id"]
+        let workspace: String = run["workspaceId"]
+        let version: Int = run["configVersion"]
+        let index: Int = run["nextStep"]
+        let recipient: String = run["recipient"]
+        var scope = (try? JSONParser.parse(run["scope"] as String).objectValue) ?? JSONObject()
+        let ms = time.millisecondsSince1970
+        func record(_ outcome: String) throws {
+            // Step history: an append-only log of what each step did.
+            try db.execute(sql: "INSERT INTO runStep (runId, step, outcome, at) VALUES (?, ?, ?, ?)", arguments: [id, index, outcome, ms])
+        }
+        func advance(dueAt: Int64? = nil) throws {
+            try db.execute(sql: "UPDATE run SET nextStep = nextStep + 1, dueAt = ?, updatedAt = ? WHERE id = ?", arguments: [dueAt ?? ms, ms, id])
+        }
+        guard let automation = try automation(workspace: workspace, version: version, name: run["automation"], db) else {
+            let name: String = run["automation"]
+            try record("automation `\(name)` is missing from configuration version \(version); run stopped")
+            try db.execute(sql: "UPDATE run SET state = 'failed', updatedAt = ? WHERE id = ?", arguments: [ms, id])
+            return
+        }
+        guard index < automation.steps.count else {
+            try record("completed")
+            try db.execute(sql: "UPDATE run SET state = 'completed', updatedAt = ? WHERE id = ?", arguments: [ms, id])
+            return
+        }
+        // The profile may have changed since the run started: conditions and templates see it as it is now.
+        if let traits = try String.fetchOne(db, sql: "SELECT traits FROM profile WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, recipient])
+            .flatMap({ try? JSONParser.parse($0).objectValue })
+        {
+            scope["profile"] = .object(traits)
+        }
+        let step = automation.steps[index]
+        if let condition = step.condition {
+            let outcome = condition.evaluate(in: scope)
+            guard outcome.value else {
+                try record("skipped: condition `\(condition)` was false" + (outcome.notes.isEmpty ? "" : " (\(outcome.notes.joined(separator: ", ")))"))
+                try advance()
+                return
+            }
+        }
+        switch step.action {
+        case .delay(let duration):
+            try record("waiting \(duration) until \(Timestamp(millisecondsSince1970: ms + duration.wholeMilliseconds).iso8601)")
+            try advance(dueAt: ms + duration.wholeMilliseconds)
+        case .delayUntil(let path):
+            let value = JSONValue.object(scope).value(atPath: path)
+            if let text = value?.stringValue, let until = Timestamp(iso8601: text) {
+                try record("waiting until \(until.iso8601) (\(path))")
+                try advance(dueAt: max(ms, until.millisecondsSince1970))
+            } else {
+                try record("no wait: \(path) is not an ISO-8601 time (\(value?.encodedString() ?? "missing"))")
+                try advance()
+            }
+        case .cancel(let template):
+            let token = TemplateRenderer.render(template, scope: scope) ?? template
+            try db.execute(
+                sql: "UPDATE run SET state = 'cancelled', updatedAt = ? WHERE workspaceId = ? AND token = ? AND state = 'pending' AND id != ?",
+                arguments: [ms, workspace, token, id])
+            try record("cancelled \(db.changesCount) pending run(s) with token \"\(token)\"")
+            try advance()
+        case .updateProfile(let patch):
+            let rendered = Self.render(patch, scope: scope)
+            let current = try String.fetchOne(db, sql: "SELECT traits FROM profile WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, recipient])
+                .flatMap { try? JSONParser.parse($0).objectValue } ?? JSONObject()
+            try db.execute(
+                sql: """
+                    INSERT INTO profile (workspaceId, profileId, userId, traits, createdAt, updatedAt) VALUES (?, ?, NULL, ?, ?, ?)
+                    ON CONFLICT (workspaceId, profileId) DO UPDATE SET traits = excluded.traits, updatedAt = excluded.updatedAt
+                    """,
+                arguments: [workspace, recipient, JSONValue.object(current.deepMerging(rendered)).encodedString(), ms, ms])
+            try record("profile updated: \(rendered.keys.joined(separator: ", "))")
+            try advance()
+        case .send(let templateName, let channelOverride, _, let extraData):
+            if let extraData { scope["data"] = .object((scope["data"]?.objectValue ?? JSONObject()).deepMerging(Self.render(extraData, scope: scope))) }
+            let outcome = try send(runId: id, step: index, workspace: workspace, version: version, recipient: recipient,
+                                   template: templateName, channelOverride: channelOverride, scope: scope, at: ms, db)
+            try record(outcome)
+            try advance()
+        }
+    }
+
+    /// Creates the step's message (once) and delivers it on inbox/log channels.
+    private func send(runId: Int64, step: Int, workspace: String, version: Int, recipient: String, template name: String,
+                      channelOverride: String?, scope: JSONObject, at ms: Int64, _ db: Database) throws -> String {
+        let messageId = "run-\(runId)-step-\(step)"
+        if try String.fetchOne(db, sql: "SELECT status FROM message WHERE id = ?", arguments: [messageId]) != nil {
+            return "message \(messageId) already exists; not sent again"
+        }
+        let template = templates(workspace: workspace, version: version).first { $0.name == name }
+        let channelName = channelOverride ?? template?.channel
+        let channel = channels(workspace: workspace, version: version).first { $0.name == channelName }
+        let subject = template?.subject.flatMap { TemplateRenderer.render($0, scope: scope) }
+        let body = template.flatMap { TemplateRenderer.render($0.body, scope: scope) }
+        var status: String
+        var reason: String?
+        switch channel?.kind {
+        case nil:
+            status = "unroutable"
+            reason = channelName.map { "channel `\($0)` is not defined" } ?? "template `\(name)` names no channel"
+        case .some(_) where template == nil || body == nil:
+            status = "undeliverable"
+            reason = "template `\(name)` could not be rendered"
+        case .inbox?:
+            status = "delivered"
+            reason = "stored in \(recipient)'s inbox"
+        case .log?:
+            status = "delivered"
+            reason = "written to the log"
+            logger.info("message \(messageId) to \(recipient): \(subject ?? "") \(body ?? "")")
+        case .webhook?:
+            status = "sent"
+            reason = "queued for the webhook"
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO message (id, workspaceId, runId, recipient, channel, template, subject, body, status, createdAt, updatedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [messageId, workspace, runId, recipient, channelName, name, subject, body, status, ms, ms])
+        if status == "delivered" {
+            try db.execute(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, 'sent', NULL, ?)", arguments: [messageId, ms])
+        }
+        try db.execute(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, ?, ?, ?)", arguments: [messageId, status, reason, ms])
+        return "message \(messageId) \(status)" + (reason.map { ": \($0)" } ?? "")
+    }
+
+    /// Renders every string of `patch` as a template (`"{{data.order_id}}"`).
+    static func render(_ patch: JSONObject, scope: JSONObject) -> JSONObject {
+        JSONObject(members: patch.members.map { member in
+            switch member.value {
+            case .string(let text): return .init(key: member.key, value: .string(TemplateRenderer.render(text, scope: scope) ?? text))
+            case .object(let nested): return .init(key: member.key, value: .object(render(nested, scope: scope)))
+            default: return member
+            }
+        })
+    }
+}

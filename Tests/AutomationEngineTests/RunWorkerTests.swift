@@ -1,0 +1,107 @@
+import AutomationEngine
+import Foundation
+import HeraldTestSupport
+import SegmentSpec
+import Synchronization
+import Testing
+
+/// A clock the test moves by hand, so delays never sleep.
+final class TestClock: Sendable {
+    private let current = Mutex(EngineHarness.now)
+    var now: Timestamp { current.withLock { $0 } }
+    func advance(_ duration: Duration) {
+        current.withLock { $0 = Timestamp(millisecondsSince1970: $0.millisecondsSince1970 + duration.components.seconds * 1000) }
+    }
+}
+
+@Suite("Runs: steps execute when due, durably, under a test clock")
+struct RunWorkerTests {
+    static func engine(store: HeraldStore? = nil, clock: TestClock) async throws -> (EngineHarness, RunWorker) {
+        let harness = try await EngineHarness.make(store: store, clock: clock)
+        return (harness, RunWorker(store: harness.store, now: { clock.now }))
+    }
+
+    @Test("welcome series: send, wait 2 days, then the if-step decides")
+    func welcomeSeries() async throws {
+        let clock = TestClock()
+        let (engine, worker) = try await Self.engine(clock: clock)
+        try await engine.send(#"{"type":"identify","userId":"u-1","traits":{"firstName":"Ada","plan":"free","company":{"name":"Initech"}}}"#)
+        #expect(try await worker.executeDue() == 2)  // send welcome, enter the 2-day delay
+        let first = try await engine.store.messages(workspace: "default", recipient: "u-1")
+        #expect(first.map(\.template) == ["welcome"])
+        #expect(first.first?.subject == "Welcome, Ada!")
+        #expect(first.first?.body == "Thanks for joining Initech.")
+        #expect(first.first?.status == "sent")  // the email channel is a webhook: queued for delivery
+        clock.advance(.seconds(2 * 86_400 - 60))
+        #expect(try await worker.executeDue() == 0)  // not yet due
+        clock.advance(.seconds(60))
+        #expect(try await worker.executeDue() == 2)  // the if-step sends, then the run completes
+        #expect(try await engine.store.messages(workspace: "default", recipient: "u-1").map(\.template) == ["welcome", "upgrade-nudge"])
+        #expect(try await engine.store.runs(workspace: "default").first?.state == "completed")
+    }
+
+    @Test("the if-step sees the profile as it is when the step runs")
+    func ifStepFalse() async throws {
+        let clock = TestClock()
+        let (engine, worker) = try await Self.engine(clock: clock)
+        try await engine.send(#"{"type":"identify","userId":"u-2","traits":{"plan":"free"}}"#)
+        try await worker.executeDue()
+        try await engine.send(#"{"type":"identify","userId":"u-2","traits":{"plan":"pro"}}"#)
+        clock.advance(.seconds(2 * 86_400))
+        try await worker.executeDue()
+        #expect(try await engine.store.messages(workspace: "default", recipient: "u-2").map(\.template) == ["welcome"])
+        let run = try #require(try await engine.store.runs(workspace: "default").first)
+        let history = try await engine.store.runHistory(runId: run.id)
+        #expect(history.contains { $0.outcome.hasPrefix(#"skipped: condition `profile.plan != "pro"` was false (profile.plan = "pro")"#) })
+    }
+
+    @Test("order confirmation: after 10 minutes to the inbox, then update-profile renders its values")
+    func orderConfirmation() async throws {
+        let clock = TestClock()
+        let (engine, worker) = try await Self.engine(clock: clock)
+        try await engine.send(#"{"type":"track","event":"Order Completed","userId":"u-3","properties":{"order_id":"o-1","revenue":30,"currency":"usd"}}"#)
+        try await worker.executeDue()
+        #expect(try await engine.store.messages(workspace: "default").isEmpty)
+        clock.advance(.seconds(600))
+        try await worker.executeDue()
+        let message = try #require(try await engine.store.messages(workspace: "default", recipient: "u-3").first)
+        #expect(message.channel == "inbox")
+        #expect(message.status == "delivered")
+        #expect(message.history.map(\.status) == ["sent", "delivered"])
+        #expect(message.subject == "Order o-1 confirmed")
+        #expect(message.body == "We received your order of 30 usd.")
+        let profile = try #require(try await engine.store.profileTraits(workspace: "default", id: "u-3"))
+        #expect(profile["last_order_id"] == "o-1")
+    }
+
+    @Test("a cancel during the delay stops the run before it sends anything")
+    func cancelDuringDelay() async throws {
+        let clock = TestClock()
+        let (engine, worker) = try await Self.engine(clock: clock)
+        try await engine.send(#"{"type":"track","event":"Order Completed","userId":"u-4","properties":{"order_id":"o-4","revenue":30,"currency":"usd"}}"#)
+        try await worker.executeDue()
+        try await engine.send(#"{"type":"track","event":"Order Refunded","userId":"u-4","properties":{"order_id":"o-4"}}"#)
+        clock.advance(.seconds(3600))
+        #expect(try await worker.executeDue() == 0)
+        #expect(try await engine.store.messages(workspace: "default").isEmpty)
+    }
+
+    @Test("restart in the middle of a delay: a new worker on the same file fires the step once")
+    func restartDuringDelay() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-runs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("runs.sqlite").path
+        let clock = TestClock()
+        do {
+            let (engine, worker) = try await Self.engine(store: try HeraldStore.open(path: path), clock: clock)
+            try await engine.send(#"{"type":"track","event":"Order Completed","userId":"u-5","properties":{"order_id":"o-5","revenue":30,"currency":"usd"}}"#)
+            try await worker.executeDue()
+        }
+        clock.advance(.seconds(7200))  // the process was down past the due time: overdue steps run at start
+        let reopened = try HeraldStore.open(path: path)
+        let worker = RunWorker(store: reopened, now: { clock.now })
+        #expect(try await worker.executeDue() == 3)  // send, update-profile, complete
+        #expect(try await RunWorker(store: reopened, now: { clock.now }).executeDue() == 0)
+        #expect(try await reopened.messages(workspace: "default").count == 1)
+    }
+}
