@@ -2,17 +2,7 @@ import AutomationEngine
 import Foundation
 import HeraldTestSupport
 import SegmentSpec
-import Synchronization
 import Testing
-
-/// A clock the test moves by hand, so delays never sleep.
-final class TestClock: Sendable {
-    private let current = Mutex(EngineHarness.now)
-    var now: Timestamp { current.withLock { $0 } }
-    func advance(_ duration: Duration) {
-        current.withLock { $0 = Timestamp(millisecondsSince1970: $0.millisecondsSince1970 + duration.components.seconds * 1000) }
-    }
-}
 
 @Suite("Runs: steps execute when due, durably, under a test clock")
 struct RunWorkerTests {
@@ -23,7 +13,7 @@ struct RunWorkerTests {
 
     @Test("welcome series: send, wait 2 days, then the if-step decides")
     func welcomeSeries() async throws {
-        let clock = TestClock()
+        let clock = TestClock(start: EngineHarness.now)
         let (engine, worker) = try await Self.engine(clock: clock)
         try await engine.send(#"{"type":"identify","userId":"u-1","traits":{"firstName":"Ada","plan":"free","company":{"name":"Initech"}}}"#)
         #expect(try await worker.executeDue() == 2)  // send welcome, enter the 2-day delay
@@ -42,7 +32,7 @@ struct RunWorkerTests {
 
     @Test("the if-step sees the profile as it is when the step runs")
     func ifStepFalse() async throws {
-        let clock = TestClock()
+        let clock = TestClock(start: EngineHarness.now)
         let (engine, worker) = try await Self.engine(clock: clock)
         try await engine.send(#"{"type":"identify","userId":"u-2","traits":{"plan":"free"}}"#)
         try await worker.executeDue()
@@ -57,7 +47,7 @@ struct RunWorkerTests {
 
     @Test("order confirmation: after 10 minutes to the inbox, then update-profile renders its values")
     func orderConfirmation() async throws {
-        let clock = TestClock()
+        let clock = TestClock(start: EngineHarness.now)
         let (engine, worker) = try await Self.engine(clock: clock)
         try await engine.send(#"{"type":"track","event":"Order Completed","userId":"u-3","properties":{"order_id":"o-1","revenue":30,"currency":"usd"}}"#)
         try await worker.executeDue()
@@ -76,7 +66,7 @@ struct RunWorkerTests {
 
     @Test("a cancel during the delay stops the run before it sends anything")
     func cancelDuringDelay() async throws {
-        let clock = TestClock()
+        let clock = TestClock(start: EngineHarness.now)
         let (engine, worker) = try await Self.engine(clock: clock)
         try await engine.send(#"{"type":"track","event":"Order Completed","userId":"u-4","properties":{"order_id":"o-4","revenue":30,"currency":"usd"}}"#)
         try await worker.executeDue()
@@ -91,7 +81,7 @@ struct RunWorkerTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-runs-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("runs.sqlite").path
-        let clock = TestClock()
+        let clock = TestClock(start: EngineHarness.now)
         do {
             let (engine, worker) = try await Self.engine(store: try HeraldStore.open(path: path), clock: clock)
             try await engine.send(#"{"type":"track","event":"Order Completed","userId":"u-5","properties":{"order_id":"o-5","revenue":30,"currency":"usd"}}"#)

@@ -178,10 +178,10 @@ public final class RunWorker: Sendable {
         }
         try db.execute(
             sql: """
-                INSERT INTO message (id, workspaceId, runId, recipient, channel, template, subject, body, status, createdAt, updatedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO message (id, workspaceId, runId, recipient, channel, template, subject, body, status, createdAt, updatedAt, nextAttemptAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [messageId, workspace, runId, recipient, channelName, name, subject, body, status, ms, ms])
+            arguments: [messageId, workspace, runId, recipient, channelName, name, subject, body, status, ms, ms, status == "sent" ? ms : nil])
         if status == "delivered" {
             try db.execute(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, 'sent', NULL, ?)", arguments: [messageId, ms])
         }

@@ -160,6 +160,13 @@ extension HeraldStore {
                 t.column("at", .integer).notNull()
             }
         }
+        migrator.registerMigration("v5: webhook delivery attempts") { db in
+            try db.alter(table: "message") { t in
+                t.add(column: "attempts", .integer).notNull().defaults(to: 0)
+                t.add(column: "nextAttemptAt", .integer)
+            }
+            try db.create(index: "message_due", on: "message", columns: ["status", "nextAttemptAt"])
+        }
         return migrator
     }
 
