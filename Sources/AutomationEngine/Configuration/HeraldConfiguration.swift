@@ -13,7 +13,24 @@ public struct HeraldConfiguration: Sendable, Hashable {
     /// Automations by name, in file order.
     public var automations: [Automation]
     /// Mappings, in file order (the order they are checked in).
-    public var mappings: [Mapping]
+    public var mappings: [Mapping] {
+        didSet { mappingsByEvent = Self.index(mappings) }
+    }
+    /// Mappings by event name, so an event is matched without scanning every mapping.
+    private var mappingsByEvent: [String: [Mapping]]
+
+    /// A configuration of these parts.
+    public init(channels: [Channel], templates: [Template], automations: [Automation], mappings: [Mapping]) {
+        self.channels = channels
+        self.templates = templates
+        self.automations = automations
+        self.mappings = mappings
+        self.mappingsByEvent = Self.index(mappings)
+    }
+
+    private static func index(_ mappings: [Mapping]) -> [String: [Mapping]] {
+        Dictionary(grouping: mappings, by: \.on)
+    }
 
     /// A delivery channel.
     public struct Channel: Sendable, Hashable {
@@ -104,8 +121,8 @@ public struct HeraldConfiguration: Sendable, Hashable {
         }
     }
 
-    /// The mappings for one event name, in file order.
+    /// The mappings for one event name, in file order (a dictionary look-up).
     public func mappings(for eventName: String) -> [Mapping] {
-        mappings.filter { $0.on == eventName }
+        mappingsByEvent[eventName] ?? []
     }
 }

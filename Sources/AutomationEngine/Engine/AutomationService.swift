@@ -23,7 +23,8 @@ public struct AutomationService: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             var busy = false
             do {
-                busy = try await processor.processPending() > 0
+                // Small transactions: ingest commits interleave with the engine's instead of queueing behind them.
+                busy = try await processor.processPending(limit: 64) > 0
                 busy = try await worker.executeDue() > 0 || busy
                 busy = try await deliverer.deliverDue() > 0 || busy
             } catch {
