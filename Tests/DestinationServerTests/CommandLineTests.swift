@@ -10,6 +10,12 @@ struct CommandLineTests {
         return directory.appendingPathComponent("herald.sqlite").path
     }
 
+    /// Removes the temporary folder of a database path (or the folder itself).
+    static func remove(_ path: String) {
+        let url = URL(fileURLWithPath: path)
+        try? FileManager.default.removeItem(at: url.hasDirectoryPath || !path.hasSuffix(".sqlite") ? url : url.deletingLastPathComponent())
+    }
+
     @Test("--help lists the commands; --version prints the version")
     func help() throws {
         let help = try HeraldProcess.runToCompletion(["--help"])
@@ -22,6 +28,7 @@ struct CommandLineTests {
     @Test("check validates a configuration file and reports problems with file:line:column")
     func check() throws {
         let directory = URL(fileURLWithPath: try Self.database()).deletingLastPathComponent()
+        defer { Self.remove(directory.path) }
         let bad = directory.appendingPathComponent("bad.yaml")
         try "mappings:\n  - on: identify\n    run: ghost\n".write(to: bad, atomically: true, encoding: .utf8)
         let failed = try HeraldProcess.runToCompletion(["check", bad.path])
@@ -37,6 +44,7 @@ struct CommandLineTests {
     @Test("keys create prints the key last; list shows only prefixes; revoke takes effect")
     func keys() async throws {
         let db = try Self.database()
+        defer { Self.remove(db) }
         let created = try HeraldProcess.runToCompletion(["keys", "create", "--workspace", "prod", "--scope", "admin", "--db", db])
         #expect(created.status == 0)
         let key = try #require(created.output.split(separator: "\n").last.map(String.init))
@@ -55,6 +63,7 @@ struct CommandLineTests {
     @Test("serve on an empty database prints where it listens, the database, and the two new keys once")
     func serveStartup() throws {
         let db = try Self.database()
+        defer { Self.remove(db) }
         let first = try HeraldProcess(database: db)
         let output = first.output
         #expect(output.contains("Database: \(db)"))
