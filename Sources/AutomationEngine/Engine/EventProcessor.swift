@@ -51,7 +51,8 @@ public final class EventProcessor: Sendable {
             trace.summary = "the user's data was erased at ingest"
             return
         }
-        guard let object = stored.json?.objectValue, let event = try? SegmentEvent(validating: object) else {
+        // The stored type stands in for a body without one (sent to /v1/<call>).
+        guard let object = stored.json?.objectValue, let event = try? SegmentEvent(validating: object, defaultType: EventType(rawValue: stored.type)) else {
             trace.summary = "the stored event could not be read again; nothing was done"
             return
         }
