@@ -154,12 +154,13 @@ public final class EventProcessor: Sendable {
     }
 
     private func configuration(for workspace: String, _ db: Database) throws -> (Int, HeraldConfiguration)? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT version, yaml FROM configVersion WHERE workspaceId = ? ORDER BY version DESC LIMIT 1", arguments: [workspace])
+        // The version alone is a cheap index look-up; the YAML is read and parsed once per version.
+        guard let version = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM configVersion WHERE workspaceId = ?", arguments: [workspace])
         else { return nil }
-        let version: Int = row["version"]
         if let cached = configurations.withLock({ $0[workspace] }), cached.version == version { return (version, cached.configuration) }
-        // Applied configurations were validated when applied; matching needs no delivery secrets.
-        guard let parsed = try? ConfigurationLoader.load(yaml: row["yaml"], environment: ProcessInfo.processInfo.environment, requireEnvironment: false)
+        guard let yaml = try String.fetchOne(db, sql: "SELECT yaml FROM configVersion WHERE workspaceId = ? AND version = ?", arguments: [workspace, version]),
+            // Applied configurations were validated when applied; matching needs no delivery secrets.
+            let parsed = try? ConfigurationLoader.load(yaml: yaml, environment: ProcessInfo.processInfo.environment, requireEnvironment: false)
         else { return nil }
         configurations.withLock { $0[workspace] = (version, parsed) }
         return (version, parsed)
