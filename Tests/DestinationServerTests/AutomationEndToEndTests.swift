@@ -47,6 +47,10 @@ struct AutomationEndToEndTests {
             let check = try await herald.store.trace(seq: freeSeq)?["mappings"]?.arrayValue?.first
             #expect(check?["result"] == "condition `data.revenue > 0` was false (data.revenue = 0)")
             #expect(try await herald.store.messages(workspace: "default").count == 1)
+            // Testers read the same trace through the management API.
+            let listed = try await herald.get("/api/events", auth: .bearer(herald.adminKey))
+            let entry = listed.json?["events"]?.arrayValue?.first { $0["messageId"] == "free-1" }
+            #expect(entry?["explain"]?["mappings"]?.arrayValue?.first?["result"] == "condition `data.revenue > 0` was false (data.revenue = 0)")
         }
     }
 }

@@ -31,6 +31,19 @@ extension HeraldStore {
         }
     }
 
+    /// The explain traces of these events (those the engine has processed), by seq.
+    public func traces(seqs: [Int64]) async throws -> [Int64: JSONValue] {
+        guard !seqs.isEmpty else { return [:] }
+        return try await writer.read { db in
+            var traces: [Int64: JSONValue] = [:]
+            let placeholders = Array(repeating: "?", count: seqs.count).joined(separator: ",")
+            for row in try Row.fetchAll(db, sql: "SELECT seq, trace FROM eventTrace WHERE seq IN (\(placeholders))", arguments: StatementArguments(seqs)) {
+                traces[row["seq"]] = try? JSONParser.parse(row["trace"] as String)
+            }
+            return traces
+        }
+    }
+
     /// A profile's traits (following aliases), or nil when there is no such profile.
     public func profileTraits(workspace: String, id: String) async throws -> JSONObject? {
         try await writer.read { db in

@@ -3,7 +3,8 @@ import Hummingbird
 import SegmentSpec
 
 /// `GET /api/events`: the most recent events of the admin key's workspace, newest first,
-/// with how Herald read each one (name, ids, timestamps, warnings) and its raw JSON.
+/// with how Herald read each one (name, ids, timestamps, warnings), its raw JSON and the
+/// engine's explain trace.
 struct EventsController<Context: RequestContext>: Sendable {
     let store: HeraldStore
     let authenticator: AdminAuthenticator
@@ -24,7 +25,13 @@ struct EventsController<Context: RequestContext>: Sendable {
             limit = value
         }
         let events = try await store.recentEvents(workspace: identity.workspaceId, limit: limit)
-        return JSONResponse.make(body: ["events": .array(events.map(\.summaryJSON))])
+        let traces = try await store.traces(seqs: events.map(\.seq))
+        return JSONResponse.make(body: ["events": .array(events.map { event in
+            guard case .object(var summary) = event.summaryJSON else { return event.summaryJSON }
+            // null until the engine has processed the event
+            summary["explain"] = traces[event.seq] ?? .null
+            return .object(summary)
+        })])
     }
 }
 
