@@ -83,13 +83,20 @@ public struct JSONObject: Sendable, Hashable, Sequence {
     /// any other value from `other` replaces ours. Order: ours first, new keys appended.
     public func deepMerging(_ other: JSONObject) -> JSONObject {
         var result = self
+        // Position of each key's last occurrence: one pass instead of a scan per merged key.
+        var position: [String: Int] = [:]
+        position.reserveCapacity(result.members.count)
+        for (index, member) in result.members.enumerated() { position[member.key] = index }
         for member in other.members {
-            let key = member.key
-            let value = member.value
-            if case .object(let incoming) = value, case .object(let existing)? = result[key] {
-                result[key] = .object(existing.deepMerging(incoming))
+            if let index = position[member.key] {
+                if case .object(let incoming) = member.value, case .object(let existing) = result.members[index].value {
+                    result.members[index].value = .object(existing.deepMerging(incoming))
+                } else {
+                    result.members[index].value = member.value
+                }
             } else {
-                result[key] = value
+                position[member.key] = result.members.count
+                result.members.append(member)
             }
         }
         return result

@@ -26,7 +26,7 @@ public struct DecodedEvent: Sendable {
     public let messageId: String?
     /// The validated event, or why it was rejected.
     public let outcome: Result<SegmentEvent, EventValidationError>
-    /// The event's JSON as stored: the original bytes for a single event, otherwise
+    /// The event's JSON as stored (empty for a rejected event): the original bytes for a single event, otherwise
     /// the compact encoding of the merged event (member order and number literals kept).
     /// A `writeKey` member is removed: credentials never reach the event log.
     public let storedJSON: [UInt8]
@@ -53,6 +53,9 @@ public struct PayloadDecoder: Sendable {
     public init(limits: PayloadLimits = .segment) {
         self.limits = limits
     }
+
+    /// Most bytes a batch may expand to once shared fields are merged into its events.
+    public static let maximumExpandedBatchBytes = 16 * 1_048_576
 
     /// Decodes a body received on `endpoint`.
     public func decode(_ body: [UInt8], endpoint: PayloadEndpoint) throws(PayloadError) -> DecodedPayload {
@@ -107,14 +110,30 @@ public struct PayloadDecoder: Sendable {
         }
         try checkCount(elements.count)
         let shared = SharedFields(envelope)
-        let events = elements.enumerated().map { decodeElement($0.element, index: $0.offset, shared: shared) }
+        // Shared fields are copied into every event: a large batch-level context would multiply
+        // into gigabytes (2,500 copies) before any per-event limit could catch it.
+        let sharedBytes = shared.encodedSize
+        if sharedBytes > limits.maximumEventBytes {
+            throw .invalidShape("the batch-level context and integrations are \(sharedBytes) bytes; merged into each event they exceed the 32 KB event limit")
+        }
+        var expanded = 0
+        var events: [DecodedEvent] = []
+        events.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            let decoded = decodeElement(element, index: index, shared: shared)
+            expanded += decoded.storedJSON.count
+            if expanded > Self.maximumExpandedBatchBytes {
+                throw .invalidShape("the batch grows past \(Self.maximumExpandedBatchBytes / 1_048_576) MB once its shared context is merged into each event; send smaller batches")
+            }
+            events.append(decoded)
+        }
         return DecodedPayload(shape: .batch, writeKey: envelope["writeKey"]?.stringValue, events: events)
     }
 
     private func decodeElement(_ element: JSONValue, index: Int, shared: SharedFields?) -> DecodedEvent {
         guard case .object(var object) = element else {
             let error = EventValidationError.invalid("event at index \(index) must be an object, not \(element.kindName)")
-            return DecodedEvent(index: index, messageId: nil, outcome: .failure(error), storedJSON: element.encodedBytes())
+            return DecodedEvent(index: index, messageId: nil, outcome: .failure(error), storedJSON: [])
         }
         shared?.merge(into: &object)
         object["writeKey"] = nil
@@ -125,15 +144,14 @@ public struct PayloadDecoder: Sendable {
         let messageId = object["messageId"]?.identifierText
         guard bytes.count <= limits.maximumEventBytes else {
             let error = EventValidationError.tooLarge(bytes: bytes.count, limit: limits.maximumEventBytes)
-            return DecodedEvent(index: index, messageId: messageId, outcome: .failure(error), storedJSON: bytes)
+            return DecodedEvent(index: index, messageId: messageId, outcome: .failure(error), storedJSON: [])
         }
-        let outcome: Result<SegmentEvent, EventValidationError>
         do {
-            outcome = .success(try SegmentEvent(validating: object, defaultType: defaultType))
+            let event = try SegmentEvent(validating: object, defaultType: defaultType)
+            return DecodedEvent(index: index, messageId: messageId, outcome: .success(event), storedJSON: bytes)
         } catch {
-            outcome = .failure(error)
+            return DecodedEvent(index: index, messageId: messageId, outcome: .failure(error), storedJSON: [])
         }
-        return DecodedEvent(index: index, messageId: messageId, outcome: outcome, storedJSON: bytes)
     }
 }
 
@@ -142,6 +160,11 @@ struct SharedFields {
     let context: JSONObject?
     let integrations: JSONObject?
     let sentAt: JSONValue?
+
+    /// Encoded size of what is copied into each event.
+    var encodedSize: Int {
+        (context?.encodedBytes().count ?? 0) + (integrations?.encodedBytes().count ?? 0)
+    }
 
     init(_ envelope: JSONObject) {
         context = envelope["context"]?.objectValue
