@@ -29,7 +29,7 @@ public func buildApplication(
     let router = buildRouter(configuration, store: store, writer: writer, metrics: metrics)
     let pruner = DedupPruner(store: store, window: configuration.dedupWindow, logger: logger)
     let automation = AutomationService(
-        processor: EventProcessor(store: store), worker: RunWorker(store: store, logger: logger),
+        processor: EventProcessor(store: store, cancellationTTL: configuration.cancellationTTL), worker: RunWorker(store: store, logger: logger),
         deliverer: WebhookDeliverer(store: store, logger: logger), logger: logger)
     return Application(
         router: router,
@@ -61,7 +61,6 @@ public func buildRouter(
         metrics: metrics)
     router.addRoutes(ingest.endpoints)
     router.addRoutes(OperationsController<BasicRequestContext>(store: store, metrics: metrics).endpoints)
-    let admin = AdminAuthenticator(store: store)
-    router.addRoutes(EventsController<BasicRequestContext>(store: store, authenticator: admin).endpoints, atPath: "/api/events")
+    ManagementAPI<BasicRequestContext>(store: store, cancellationTTL: configuration.cancellationTTL).add(to: router)
     return router
 }

@@ -15,6 +15,8 @@ public struct ServerConfiguration: Sendable {
     public var ingestQueueCapacity: Int = 50_000
     /// How often per-workspace rate limits are re-read from the database.
     public var rateLimitRefresh: Duration = .seconds(2)
+    /// How long a cancellation token keeps stopping runs created after it (DESIGN §3: 24 h).
+    public var cancellationTTL: Duration = .seconds(24 * 3600)
     /// Level of the server's log (one line per request at `info`).
     public var logLevel: Logger.Level = .info
 

@@ -58,7 +58,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             configuration.logLevel = level
         }
-        guard dedupWindowHours > 0 else { throw ValidationError("--dedup-window-hours must be at least 1") }
+        guard (1...87_600).contains(dedupWindowHours) else { throw ValidationError("--dedup-window-hours must be from 1 to 87600 (10 years)") }
         configuration.dedupWindow = .seconds(dedupWindowHours * 3600)
 
         let path = DatabasePath.resolve(db ?? environment["HERALD_DB"])

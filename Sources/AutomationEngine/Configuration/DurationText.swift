@@ -1,19 +1,24 @@
 /// Durations as written in a configuration: `90s`, `10m`, `2h`, `2d`, `1w` (and `500ms`).
 public enum DurationText {
-    /// The duration, or nil when the text is not `<whole number><unit>`.
+    /// The duration, or nil when the text is not `<whole number><unit>` or is longer than
+    /// ``Swift/Duration/longestSupported`` (100 years).
     public static func parse(_ text: String) -> Duration? {
         let trimmed = text.trimmingCharacters(in: " ")
         let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
         guard !digits.isEmpty, let amount = Int64(digits) else { return nil }
+        let unitSeconds: Int64
         switch trimmed.dropFirst(digits.count) {
-        case "ms": return .milliseconds(amount)
-        case "s": return .seconds(amount)
-        case "m": return .seconds(amount * 60)
-        case "h": return .seconds(amount * 3600)
-        case "d": return .seconds(amount * 86_400)
-        case "w": return .seconds(amount * 604_800)
+        case "ms": return amount / 1000 <= Duration.longestSupported.components.seconds ? .milliseconds(amount) : nil
+        case "s": unitSeconds = 1
+        case "m": unitSeconds = 60
+        case "h": unitSeconds = 3600
+        case "d": unitSeconds = 86_400
+        case "w": unitSeconds = 604_800
         default: return nil
         }
+        let (seconds, overflow) = amount.multipliedReportingOverflow(by: unitSeconds)
+        guard !overflow, seconds <= Duration.longestSupported.components.seconds else { return nil }
+        return .seconds(seconds)
     }
 }
 

@@ -47,6 +47,15 @@ public struct HeraldConfiguration: Sendable, Hashable {
             case inbox
             /// Written to the server log (development).
             case log
+
+            /// The `type:` that declares this kind in YAML.
+            public var typeName: String {
+                switch self {
+                case .webhook: "webhook"
+                case .inbox: "inbox"
+                case .log: "log"
+                }
+            }
         }
     }
 

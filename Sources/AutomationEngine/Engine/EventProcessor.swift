@@ -31,14 +31,16 @@ public final class EventProcessor: Sendable {
             let cursor = try Int64.fetchOne(db, sql: "SELECT lastSeq FROM engineCursor WHERE id = 1") ?? 0
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM event WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [cursor, limit])
             guard let last = rows.last else { return 0 }
+            var names = EventNameTally()
             for row in rows {
                 let stored = StoredEvent(row: row)
-                var trace = EventTrace()
-                try self.process(stored, at: time, cancellationTTL: ttl, trace: &trace, db)
+                names.count(stored)
+                let trace = try self.evaluate(stored, at: time, cancellationTTL: ttl, replay: false, db)
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO eventTrace (seq, workspaceId, trace) VALUES (?, ?, ?)",
                     arguments: [stored.seq, stored.workspaceId, trace.json.encodedString()])
             }
+            try names.save(db)
             try db.execute(
                 sql: "INSERT INTO engineCursor (id, lastSeq) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET lastSeq = excluded.lastSeq",
                 arguments: [last["seq"] as Int64])
@@ -46,7 +48,18 @@ public final class EventProcessor: Sendable {
         }
     }
 
-    private func process(_ stored: StoredEvent, at time: Timestamp, cancellationTTL: Int64, trace: inout EventTrace, _ db: Database) throws {
+    /// Evaluates one event inside the caller's transaction and returns its explain trace.
+    ///
+    /// - Parameter replay: re-evaluating a stored event (``Replayer``): profiles are not
+    ///   updated again, `cancel` mappings are not re-applied, and an automation already
+    ///   started for this event is not started twice.
+    func evaluate(_ stored: StoredEvent, at time: Timestamp, cancellationTTL: Int64? = nil, replay: Bool, _ db: Database) throws -> EventTrace {
+        var trace = EventTrace()
+        try process(stored, at: time, cancellationTTL: cancellationTTL ?? self.cancellationTTL.wholeMilliseconds, replay: replay, trace: &trace, db)
+        return trace
+    }
+
+    private func process(_ stored: StoredEvent, at time: Timestamp, cancellationTTL: Int64, replay: Bool, trace: inout EventTrace, _ db: Database) throws {
         guard stored.type != "delete" else {
             trace.summary = "the user's data was erased at ingest"
             return
@@ -58,7 +71,7 @@ public final class EventProcessor: Sendable {
         }
         let workspace = stored.workspaceId
         let profiles = ProfileStore(db: db, workspace: workspace, time: time)
-        let recipient = try profiles.apply(event, trace: &trace)
+        let recipient = replay ? try profiles.recipient(of: event) : try profiles.apply(event, trace: &trace)
         guard let (version, configuration) = try configuration(for: workspace, db) else {
             trace.summary = "no configuration applied to workspace \(workspace)"
             return
@@ -80,6 +93,10 @@ public final class EventProcessor: Sendable {
             switch mapping.action {
             case .cancel(let tokenTemplate):
                 let token = TemplateRenderer.render(tokenTemplate, scope: scope) ?? tokenTemplate
+                guard !replay else {
+                    trace.check(mapping: mapping, condition: outcome, result: "not replayed: cancelling \"\(token)\" applies only when the event arrives")
+                    continue
+                }
                 try db.execute(
                     sql: "UPDATE run SET state = 'cancelled', updatedAt = ? WHERE workspaceId = ? AND token = ? AND state = 'pending'",
                     arguments: [time.millisecondsSince1970, workspace, token])
@@ -91,6 +108,12 @@ public final class EventProcessor: Sendable {
                 acted = true
             case .run(let name):
                 guard let automation = configuration.automations.first(where: { $0.name == name }) else { continue }
+                if replay, let existing = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM run WHERE eventSeq = ? AND automation = ? LIMIT 1", arguments: [stored.seq, name])
+                {
+                    trace.check(mapping: mapping, condition: outcome, result: "run \(existing) of `\(name)` was already started for this event")
+                    continue
+                }
                 let subject = mapping.oncePer == .group ? (event.groupId ?? event.context.groupId) : recipient
                 let ledgerKey = "\(mapping.line):\(mapping.on)->\(name)"
                 if mapping.oncePer != nil, let subject,
@@ -118,6 +141,7 @@ public final class EventProcessor: Sendable {
                     arguments: [workspace, name, version, recipient ?? "", stored.seq, JSONValue.object(scope).encodedString(), token, state,
                                 time.millisecondsSince1970, time.millisecondsSince1970, time.millisecondsSince1970])
                 let runId = db.lastInsertedRowID
+                trace.started(runId: runId, automation: name, state: state)
                 if mapping.oncePer != nil, let subject {
                     try db.execute(
                         sql: "INSERT INTO oncePerLedger (workspaceId, mappingKey, subject, ranAt) VALUES (?, ?, ?, ?)",

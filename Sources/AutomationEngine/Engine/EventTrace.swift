@@ -4,9 +4,13 @@ import SegmentSpec
 struct EventTrace {
     private(set) var checks: [JSONValue] = []
     private(set) var effects: [String] = []
+    /// Runs created while evaluating the event: `(run id, automation, state)`.
+    private(set) var runs: [(id: Int64, automation: String, state: String)] = []
     var summary: String?
 
     mutating func effect(_ text: String) { effects.append(text) }
+
+    mutating func started(runId: Int64, automation: String, state: String) { runs.append((runId, automation, state)) }
 
     mutating func check(mapping: HeraldConfiguration.Mapping, condition: ConditionOutcome?, result: String) {
         var entry = JSONObject()
@@ -20,6 +24,9 @@ struct EventTrace {
         entry["result"] = .string(result)
         checks.append(.object(entry))
     }
+
+    /// Whether any mapping was considered for the event.
+    var hasMappingChecks: Bool { !checks.isEmpty }
 
     var json: JSONValue {
         var object = JSONObject()

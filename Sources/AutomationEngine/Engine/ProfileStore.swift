@@ -52,6 +52,17 @@ struct ProfileStore {
             arguments: [workspace, from, into])
     }
 
+    /// The recipient's profile id as ``apply(_:trace:)`` would return it, without changing
+    /// anything (replaying a stored event).
+    func recipient(of event: SegmentEvent) throws -> String? {
+        switch event.type {
+        case .identify: return try (event.userId ?? event.anonymousId).map(resolve)
+        case .alias: return try event.userId.map(resolve)
+        case .group, .track, .page, .screen: return try event.profileId.map(resolve)
+        case .delete: return nil
+        }
+    }
+
     /// Applies the event's effect on profiles and groups; returns the recipient's profile id.
     func apply(_ event: SegmentEvent, trace: inout EventTrace) throws -> String? {
         switch event.type {

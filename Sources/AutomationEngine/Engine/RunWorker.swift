@@ -62,7 +62,8 @@ public final class RunWorker: Sendable {
         configurations.withLock { $0["\(workspace)#\(version)"]?.templates } ?? []
     }
 
-    private func executeStep(of run: Row, at time: Timestamp, _ db: Database) throws {
+    /// Runs the next step of `run` at `time` inside the caller's transaction.
+    func executeStep(of run: Row, at time: Timestamp, _ db: Database) throws {
         let id: Int64 = run["id"]
         let workspace: String = run["workspaceId"]
         let version: Int = run["configVersion"]
@@ -178,10 +179,11 @@ public final class RunWorker: Sendable {
         }
         try db.execute(
             sql: """
-                INSERT INTO message (id, workspaceId, runId, recipient, channel, template, subject, body, status, createdAt, updatedAt, nextAttemptAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO message (id, workspaceId, runId, recipient, channel, channelType, template, subject, body, status, createdAt, updatedAt, nextAttemptAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [messageId, workspace, runId, recipient, channelName, name, subject, body, status, ms, ms, status == "sent" ? ms : nil])
+            arguments: [messageId, workspace, runId, recipient, channelName, channel?.kind.typeName, name, subject, body, status, ms, ms,
+                        status == "sent" ? ms : nil])
         if status == "delivered" {
             try db.execute(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, 'sent', NULL, ?)", arguments: [messageId, ms])
         }

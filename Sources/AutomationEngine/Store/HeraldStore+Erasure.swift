@@ -3,7 +3,8 @@ public import SegmentSpec
 
 extension HeraldStore {
     /// Executes a `delete` (GDPR/CCPA) event inside the append transaction: erases the
-    /// user's events, profile, aliases, memberships and runs in the workspace, then logs a `delete` entry that keeps no personal
+    /// user's events, profile, aliases, memberships, runs with their step history, and
+    /// messages with their status history in the workspace, then logs a `delete` entry that keeps no personal
     /// data (no ids, a raw body of only `type` and `messageId`) and an erasure record.
     static func erase(for event: IngestEvent, _ db: Database) throws -> Int64 {
         var erased = 0
@@ -26,6 +27,11 @@ extension HeraldStore {
             try db.execute(sql: "DELETE FROM profile WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, id])
             try db.execute(sql: "DELETE FROM profileAlias WHERE workspaceId = ? AND (alias = ? OR profileId = ?)", arguments: [workspace, id, id])
             try db.execute(sql: "DELETE FROM membership WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, id])
+            try db.execute(
+                sql: "DELETE FROM messageStatus WHERE messageId IN (SELECT id FROM message WHERE workspaceId = ? AND recipient = ?)",
+                arguments: [workspace, id])
+            try db.execute(sql: "DELETE FROM message WHERE workspaceId = ? AND recipient = ?", arguments: [workspace, id])
+            try db.execute(sql: "DELETE FROM runStep WHERE runId IN (SELECT id FROM run WHERE workspaceId = ? AND recipient = ?)", arguments: [workspace, id])
             try db.execute(sql: "DELETE FROM run WHERE workspaceId = ? AND recipient = ?", arguments: [workspace, id])
             try db.execute(sql: "DELETE FROM oncePerLedger WHERE workspaceId = ? AND subject = ?", arguments: [workspace, id])
         }

@@ -61,6 +61,66 @@ extension HeraldStore {
         }
     }
 
+    /// The events of a workspace that match `query`: newest first, or oldest first when
+    /// the query asks for events after a seq.
+    public func events(workspace: String, matching query: EventQuery) async throws -> [StoredEvent] {
+        var conditions = ["workspaceId = ?"]
+        var arguments: StatementArguments = [workspace]
+        func add(_ condition: String, _ value: (any DatabaseValueConvertible)?) {
+            guard let value else { return }
+            conditions.append(condition)
+            arguments += [value]
+        }
+        add("type = ?", query.type)
+        add("name = ?", query.name)
+        add("userId = ?", query.userId)
+        add("anonymousId = ?", query.anonymousId)
+        add("messageId = ?", query.messageId)
+        add("receivedAt >= ?", query.since?.millisecondsSince1970)
+        add("receivedAt < ?", query.until?.millisecondsSince1970)
+        add("seq < ?", query.before)
+        add("seq > ?", query.after)
+        let order = query.after == nil ? "DESC" : "ASC"
+        let sql = "SELECT * FROM event WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq \(order) LIMIT ?"
+        arguments += [query.limit]
+        return try await writer.read { [sql, arguments] db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map(StoredEvent.init(row:))
+        }
+    }
+
+    /// One event of a workspace by its seq.
+    public func event(workspace: String, seq: Int64) async throws -> StoredEvent? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM event WHERE workspaceId = ? AND seq = ?", arguments: [workspace, seq]).map(StoredEvent.init(row:))
+        }
+    }
+
+    /// The events of a profile under any of its ids (userId, anonymous ids, aliases), newest first.
+    public func events(workspace: String, profileIds ids: [String], before: Int64? = nil, limit: Int = 50) async throws -> [StoredEvent] {
+        guard !ids.isEmpty else { return [] }
+        let list = Array(repeating: "?", count: ids.count).joined(separator: ",")
+        var arguments: StatementArguments = [workspace]
+        arguments += StatementArguments(ids)
+        arguments += StatementArguments(ids)
+        arguments += [before ?? Int64.max, limit]
+        return try await writer.read { [arguments] db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM event WHERE workspaceId = ? AND (userId IN (\(list)) OR anonymousId IN (\(list))) AND seq < ?
+                ORDER BY seq DESC LIMIT ?
+                """, arguments: arguments).map(StoredEvent.init(row:))
+        }
+    }
+
+    /// Every event name the engine has consumed for a workspace, with how many arrived and
+    /// when the last one did; most recent first.
+    public func eventNames(workspace: String) async throws -> [(name: String, count: Int, lastSeenAt: Timestamp)] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM eventName WHERE workspaceId = ? ORDER BY lastSeenAt DESC, name", arguments: [workspace]).map {
+                (name: $0["name"], count: $0["count"], lastSeenAt: Timestamp(millisecondsSince1970: $0["lastSeenAt"]))
+            }
+        }
+    }
+
     /// Every stored event with this messageId in the workspace (normally one).
     public func events(workspace: String, messageId: String) async throws -> [StoredEvent] {
         try await writer.read { db in

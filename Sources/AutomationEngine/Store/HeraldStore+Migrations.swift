@@ -167,6 +167,29 @@ extension HeraldStore {
             }
             try db.create(index: "message_due", on: "message", columns: ["status", "nextAttemptAt"])
         }
+        migrator.registerMigration("v6: inbox read state, event name counts, run look-up by event") { db in
+            try db.alter(table: "message") { t in
+                t.add(column: "channelType", .text)  // webhook, inbox, log: the inbox is messages of type inbox
+                t.add(column: "readAt", .integer)
+            }
+            try db.execute(sql: "UPDATE message SET channelType = 'inbox' WHERE id IN (SELECT messageId FROM messageStatus WHERE reason LIKE 'stored in %inbox')")
+            try db.create(index: "run_event", on: "run", columns: ["eventSeq", "automation"])
+            try db.create(index: "run_recipient", on: "run", columns: ["workspaceId", "recipient"])
+            // Maintained by the engine as it consumes the log: names received, how often, when last.
+            try db.create(table: "eventName") { t in
+                t.column("workspaceId", .text).notNull()
+                t.column("name", .text).notNull()
+                t.column("count", .integer).notNull()
+                t.column("lastSeenAt", .integer).notNull()
+                t.primaryKey(["workspaceId", "name"])
+            }
+            try db.execute(sql: """
+                INSERT INTO eventName (workspaceId, name, count, lastSeenAt)
+                SELECT workspaceId, name, COUNT(*), MAX(receivedAt) FROM event
+                WHERE seq <= COALESCE((SELECT lastSeq FROM engineCursor WHERE id = 1), 0)
+                GROUP BY workspaceId, name
+                """)
+        }
         return migrator
     }
 

@@ -2,54 +2,66 @@ import AutomationEngine
 import Hummingbird
 import SegmentSpec
 
-/// `GET /api/events`: the most recent events of the admin key's workspace, newest first,
-/// with how Herald read each one (name, ids, timestamps, warnings), its raw JSON and the
-/// engine's explain trace.
+/// The event log of the admin key's workspace:
+/// - `GET /api/events`: newest first, filtered by `type`, `name`, `userId`, `anonymousId`,
+///   `messageId`, `since`/`until` (ISO-8601, on receipt time), paged with `cursor`; with
+///   `after=<seq>` instead, the events after it, oldest first (how `herald events tail` follows).
+/// - `GET /api/events/{seq}`: one event with its raw payload and explain trace.
+/// - `GET /api/unmapped`: event names received that no mapping handles, with counts.
 struct EventsController<Context: RequestContext>: Sendable {
     let store: HeraldStore
     let authenticator: AdminAuthenticator
 
-    var endpoints: RouteCollection<Context> {
-        let routes = RouteCollection(context: Context.self)
-        routes.get { request, _ in try await list(request) }
-        return routes
+    func add(to router: Router<Context>) {
+        router.get("/api/events") { request, _ in try await list(request) }
+        router.get("/api/events/{seq}") { request, context in try await show(request, seq: context.parameters.path("seq")) }
+        router.get("/api/unmapped") { request, _ in try await unmapped(request) }
     }
 
     func list(_ request: Request) async throws -> Response {
         let identity = try await authenticator.requireAdmin(request)
-        var limit = 50
-        if let text = request.uri.queryParameters["limit"] {
-            guard let value = Int(String(text)), (1...1000).contains(value) else {
-                throw HeraldHTTPError.badRequest("`limit` must be a whole number from 1 to 1000")
-            }
-            limit = value
-        }
-        let events = try await store.recentEvents(workspace: identity.workspaceId, limit: limit)
-        let traces = try await store.traces(seqs: events.map(\.seq))
-        return JSONResponse.make(body: ["events": .array(events.map { event in
-            guard case .object(var summary) = event.summaryJSON else { return event.summaryJSON }
-            // null until the engine has processed the event
-            summary["explain"] = traces[event.seq] ?? .null
-            return .object(summary)
-        })])
+        let parameters = QueryParameters(request)
+        let limit = try parameters.limit()
+        let query = EventQuery(
+            type: try parameters.oneOf("type", EventType.allCases.map(\.rawValue)), name: parameters.text("name"),
+            userId: parameters.text("userId"), anonymousId: parameters.text("anonymousId"), messageId: parameters.text("messageId"),
+            since: try parameters.time("since"), until: try parameters.time("until"),
+            before: try parameters.integer("cursor"), after: try parameters.integer("after"), limit: limit + 1)
+        let page = try await store.events(workspace: identity.workspaceId, matching: query)
+        let shown = Array(page.prefix(limit))
+        let traces = try await store.traces(seqs: shown.map(\.seq))
+        var body = JSONObject()
+        body["events"] = .array(shown.map { event in
+            var item = event.detailJSON(explain: traces[event.seq])
+            item["raw"] = nil  // one event's page shows it
+            return .object(item)
+        })
+        // `after` follows the log forwards: the next request continues from the last one shown.
+        body["nextCursor"] = page.count > limit && query.after == nil ? .string(String(shown.last!.seq)) : .null
+        return JSONResponse.make(body: .object(body))
     }
-}
 
-extension StoredEvent {
-    /// The event as the management API shows it.
-    var summaryJSON: JSONValue {
-        var object = JSONObject()
-        object["seq"] = .number(JSONNumber(seq))
-        object["messageId"] = .string(messageId)
-        object["type"] = .string(type)
-        object["name"] = .string(name)
-        object["userId"] = userId.map(JSONValue.string) ?? .null
-        object["anonymousId"] = anonymousId.map(JSONValue.string) ?? .null
-        object["receivedAt"] = .string(receivedAt.iso8601)
-        object["timestamp"] = .string(timestamp.iso8601)
-        object["warnings"] = .array(warnings.map(JSONValue.string))
-        if let settings, let parsed = try? JSONParser.parse(settings) { object["settings"] = parsed }
-        object["raw"] = json ?? .string(raw)
-        return .object(object)
+    func show(_ request: Request, seq text: String) async throws -> Response {
+        let identity = try await authenticator.requireAdmin(request)
+        guard let seq = Int64(text) else { throw HeraldHTTPError.badRequest("an event is addressed by its `seq` number, not \"\(text)\"") }
+        guard let event = try await store.event(workspace: identity.workspaceId, seq: seq) else {
+            throw HeraldHTTPError(.notFound, "no event \(seq) in workspace \(identity.workspaceId)")
+        }
+        return JSONResponse.make(body: .object(event.detailJSON(explain: try await store.trace(seq: seq))))
+    }
+
+    func unmapped(_ request: Request) async throws -> Response {
+        let identity = try await authenticator.requireAdmin(request)
+        let configuration = try await store.currentConfiguration(workspace: identity.workspaceId)
+            .flatMap { try? ConfigurationLoader.load(yaml: $0.yaml, requireEnvironment: false) }
+        let names = try await store.eventNames(workspace: identity.workspaceId)
+            .filter { $0.name != "delete" && configuration?.mappings(for: $0.name).isEmpty ?? true }
+        return JSONResponse.make(body: ["unmapped": .array(names.map { entry in
+            var object = JSONObject()
+            object["name"] = .string(entry.name)
+            object["count"] = .number(JSONNumber(entry.count))
+            object["lastSeenAt"] = .string(entry.lastSeenAt.iso8601)
+            return .object(object)
+        })])
     }
 }

@@ -1,0 +1,125 @@
+public import Foundation
+import GRDB
+import Logging
+public import SegmentSpec
+
+/// What would happen if an event arrived now: the mappings it matches, every condition's
+/// values, the runs it would start and every message they would render, step by step.
+///
+/// It is the real engine run inside a transaction that is rolled back: the event is
+/// appended, evaluated by an ``EventProcessor``, each started run is driven to its end by a
+/// ``RunWorker`` on a simulated clock (a `delay` jumps ahead), and then nothing is kept. A
+/// dry run therefore reports exactly what a real run would do against the current profiles,
+/// once-per ledger and cancellations. Webhooks are not called.
+public struct DryRun: Sendable {
+    private let store: HeraldStore
+    private let now: @Sendable () -> Timestamp
+
+    /// - Parameter now: the clock (tests pass a fixed one).
+    public init(store: HeraldStore, now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }) {
+        self.store = store
+        self.now = now
+    }
+
+    /// Evaluates `event` for `workspace`, against `draftYAML` when given (else the applied
+    /// configuration).
+    /// - Throws: ``EventValidationError`` for an event Herald would refuse,
+    ///   ``ConfigurationError`` for an invalid draft.
+    public func evaluate(event object: JSONObject, workspace: String, draftYAML: String? = nil) async throws -> DryRunReport {
+        let event = try SegmentEvent(validating: object)
+        if let draftYAML {
+            _ = try ConfigurationLoader.load(yaml: draftYAML, requireEnvironment: false)
+        }
+        let time = now()
+        let ingest = IngestEvent(event: event, raw: Array(JSONValue.object(object).encodedString().utf8), workspaceId: workspace, receivedAt: time)
+        // Fresh engine parts: their configuration caches must never see a draft.
+        let processor = EventProcessor(store: store, now: { time })
+        let worker = RunWorker(store: store, logger: Logger(label: "herald.dry-run", factory: { _ in SwiftLogNoOpLogHandler() }), now: { time })
+        return try await store.writer.writeWithoutTransaction { db in
+            var report: DryRunReport?
+            try db.inTransaction(.immediate) {
+                report = try Self.simulate(ingest, draftYAML: draftYAML, at: time, processor: processor, worker: worker, db)
+                return .rollback
+            }
+            return report!
+        }
+    }
+
+    private static func simulate(
+        _ ingest: IngestEvent, draftYAML: String?, at time: Timestamp, processor: EventProcessor, worker: RunWorker, _ db: Database
+    ) throws -> DryRunReport {
+        let workspace = ingest.workspaceId
+        if let draftYAML {
+            let next = (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM configVersion WHERE workspaceId = ?", arguments: [workspace]) ?? 0) + 1
+            try db.execute(
+                sql: "INSERT INTO configVersion (workspaceId, version, yaml, appliedAt) VALUES (?, ?, ?, ?)",
+                arguments: [workspace, next, draftYAML, time.millisecondsSince1970])
+        }
+        let version = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM configVersion WHERE workspaceId = ?", arguments: [workspace])
+        try db.execute(
+            sql: """
+                INSERT INTO event (workspaceId, messageId, type, name, userId, anonymousId, receivedAt, timestamp, settings, warnings, raw)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+                """,
+            arguments: [workspace, ingest.messageId, ingest.type.rawValue, ingest.name, ingest.userId, ingest.anonymousId,
+                        ingest.receivedAt.millisecondsSince1970, ingest.timestamp.millisecondsSince1970, ingest.warningsJSON, ingest.raw])
+        let stored = try StoredEvent(row: Row.fetchOne(db, sql: "SELECT * FROM event WHERE seq = ?", arguments: [db.lastInsertedRowID])!)
+        var trace: EventTrace
+        if ingest.type == .delete {
+            trace = EventTrace()
+            trace.summary = "a delete erases this user's events, profile, runs and messages when it arrives; a dry run erases nothing"
+        } else {
+            trace = try processor.evaluate(stored, at: time, replay: false, db)
+        }
+        var runs: [DryRunReport.Run] = []
+        for started in trace.runs {
+            var clock = time
+            // Each pass runs one step; a step that waits moves the simulated clock to its due time.
+            for _ in 0..<10_000 {
+                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [started.id]),
+                    row["state"] as String == "pending"
+                else { break }
+                clock = max(clock, Timestamp(millisecondsSince1970: row["dueAt"]))
+                try worker.executeStep(of: row, at: clock, db)
+            }
+            let record = try RunRecord(row: Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [started.id])!)
+            let steps = try Row.fetchAll(db, sql: "SELECT step, outcome, at FROM runStep WHERE runId = ? ORDER BY id", arguments: [started.id])
+                .map { RunStepEntry(step: $0["step"], outcome: $0["outcome"], at: Timestamp(millisecondsSince1970: $0["at"])) }
+            let messages = try HeraldStore.messages(db, sql: "SELECT rowid, * FROM message WHERE runId = ? ORDER BY rowid", arguments: [started.id])
+            runs.append(DryRunReport.Run(
+                automation: started.automation, recipient: record.recipient, startState: started.state, endState: record.state,
+                steps: steps, messages: messages))
+        }
+        return DryRunReport(event: stored, configVersion: version, draft: draftYAML != nil, explain: trace.json, runs: runs)
+    }
+}
+
+/// The outcome of a ``DryRun``.
+public struct DryRunReport: Sendable {
+    /// The event as Herald read it (its seq is not a real one).
+    public let event: StoredEvent
+    /// The configuration version evaluated (the draft's would-be number), nil when none.
+    public let configVersion: Int?
+    /// Whether a draft configuration was evaluated instead of the applied one.
+    public let draft: Bool
+    /// The explain trace: mappings considered, condition values, runs started or cancelled.
+    public let explain: JSONValue
+    /// The runs the event would start, each followed to its end.
+    public let runs: [Run]
+
+    /// A run the event would start.
+    public struct Run: Sendable {
+        /// The automation.
+        public let automation: String
+        /// The recipient's profile id.
+        public let recipient: String
+        /// `pending`, or `cancelled` when its token was cancelled recently.
+        public let startState: String
+        /// The state after every step ran on the simulated clock.
+        public let endState: String
+        /// What each step did, with its simulated time.
+        public let steps: [RunStepEntry]
+        /// The messages it would render, with the status they would get at first.
+        public let messages: [MessageRecord]
+    }
+}

@@ -1,0 +1,118 @@
+import AutomationEngine
+import Foundation
+import Hummingbird
+import SegmentSpec
+
+/// The workspace's configuration (DESIGN §3):
+/// - `GET /api/config`: the version in force, as YAML and JSON (`?format=yaml` for the file alone);
+/// - `PUT /api/config`: apply a new one (YAML, or JSON, which is YAML too): 201 with its
+///   version, or 422 with every problem at its line and column;
+/// - `GET /api/config/versions`, `GET /api/config/versions/{version}`: earlier versions;
+/// - `GET /api/mappings|automations|templates|channels`: one section of the version in force.
+struct ConfigurationController<Context: RequestContext>: Sendable {
+    let store: HeraldStore
+    let authenticator: AdminAuthenticator
+    let bodyReader: RequestBodyReader
+
+    func add(to router: Router<Context>) {
+        router.get("/api/config") { request, _ in try await current(request) }
+        router.put("/api/config") { request, _ in try await apply(request) }
+        router.get("/api/config/versions") { request, _ in try await versions(request) }
+        router.get("/api/config/versions/{version}") { request, context in try await version(request, text: context.parameters.path("version")) }
+        for section in ["mappings", "automations", "templates", "channels"] {
+            router.get("/api/\(section)") { request, _ in try await self.section(section, request) }
+        }
+    }
+
+    private func current(_ request: Request) async throws -> Response {
+        let identity = try await authenticator.requireAdmin(request)
+        guard let version = try await store.currentConfiguration(workspace: identity.workspaceId) else { throw Self.noConfiguration(identity) }
+        if try QueryParameters(request).oneOf("format", ["json", "yaml"]) == "yaml" {
+            return Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: version.yaml)))
+        }
+        return JSONResponse.make(body: .object(version.json))
+    }
+
+    private func apply(_ request: Request) async throws -> Response {
+        let identity = try await authenticator.requireAdmin(request)
+        let yaml = String(decoding: try await bodyReader.read(request), as: UTF8.self)
+        do {
+            let applied = try await store.applyConfiguration(yaml: yaml, workspace: identity.workspaceId)
+            var body = applied.json
+            body["yaml"] = nil
+            body["json"] = nil
+            return JSONResponse.make(status: .created, body: .object(body))
+        } catch let error as ConfigurationError {
+            return Self.invalid(error)
+        }
+    }
+
+    private func versions(_ request: Request) async throws -> Response {
+        let identity = try await authenticator.requireAdmin(request)
+        let versions = try await store.configurationVersions(workspace: identity.workspaceId)
+        return JSONResponse.make(body: ["versions": .array(versions.map { version in
+            var object = version.json
+            object["yaml"] = nil
+            object["json"] = nil
+            return .object(object)
+        })])
+    }
+
+    private func version(_ request: Request, text: String) async throws -> Response {
+        let identity = try await authenticator.requireAdmin(request)
+        guard let number = Int(text) else { throw HeraldHTTPError.badRequest("a configuration version is a number, not \"\(text)\"") }
+        guard let version = try await store.configurationVersions(workspace: identity.workspaceId).first(where: { $0.version == number }) else {
+            throw HeraldHTTPError(.notFound, "workspace \(identity.workspaceId) has no configuration version \(number)")
+        }
+        return JSONResponse.make(body: .object(version.json))
+    }
+
+    private func section(_ name: String, _ request: Request) async throws -> Response {
+        let identity = try await authenticator.requireAdmin(request)
+        guard let version = try await store.currentConfiguration(workspace: identity.workspaceId) else { throw Self.noConfiguration(identity) }
+        let document = ConfigurationDocument.json(yaml: version.yaml)
+        // Lists stay lists; named sections (channels, templates, automations) become lists of `{name, ...}`.
+        let value = document?[name] ?? (name == "mappings" ? .array([]) : .object(JSONObject()))
+        let items: [JSONValue]
+        if case .object(let named) = value {
+            items = named.members.map { member in
+                var item = JSONObject([(key: "name", value: .string(member.key))])
+                for field in member.value.objectValue ?? JSONObject() { item[field.key] = field.value }
+                return .object(item)
+            }
+        } else {
+            items = value.arrayValue ?? []
+        }
+        return JSONResponse.make(body: .object(JSONObject([(key: name, value: .array(items)), (key: "version", value: .number(JSONNumber(version.version)))])))
+    }
+
+    static func noConfiguration(_ identity: KeyIdentity) -> HeraldHTTPError {
+        HeraldHTTPError(.notFound, "workspace \(identity.workspaceId) has no configuration yet: PUT one to /api/config or run `herald apply -f herald.yaml`")
+    }
+
+    /// 422 with the problems, each with its line and column.
+    static func invalid(_ error: ConfigurationError) -> Response {
+        let issues = error.issues.map { issue -> JSONValue in
+            .object(JSONObject([
+                (key: "line", value: .number(JSONNumber(issue.line))), (key: "column", value: .number(JSONNumber(issue.column))),
+                (key: "message", value: .string(issue.message)),
+            ]))
+        }
+        let first = error.issues.first.map { ": line \($0.line), column \($0.column): \($0.message)" } ?? ""
+        return JSONResponse.make(status: .unprocessableContent, body: .object(JSONObject([
+            (key: "message", value: .string("configuration is invalid (\(error.issues.count) problem\(error.issues.count == 1 ? "" : "s"))\(first)")),
+            (key: "issues", value: .array(issues)),
+        ])))
+    }
+}
+
+extension ConfigurationVersion {
+    var json: JSONObject {
+        var object = JSONObject()
+        object["version"] = .number(JSONNumber(version))
+        object["appliedAt"] = .string(appliedAt.iso8601)
+        object["yaml"] = .string(yaml)
+        object["json"] = ConfigurationDocument.json(yaml: yaml) ?? .null
+        return object
+    }
+}

@@ -1,0 +1,62 @@
+import AutomationEngine
+import Foundation
+import Hummingbird
+import SegmentSpec
+
+/// Messages and inboxes:
+/// - `GET /api/messages`: newest first, filtered by `status`, `channel`, `userId`, paged with `cursor`;
+/// - `GET /api/messages/{id}`: one message with its status history;
+/// - `GET /api/inbox/{userId}`: a user's inbox messages with the unread count;
+/// - `POST /api/inbox/{userId}/{messageId}/read`: mark one read.
+struct MessagesController<Context: RequestContext>: Sendable {
+    static var statuses: [String] { ["sent", "retrying", "delivered", "undeliverable", "unroutable"] }
+    let store: HeraldStore
+    let authenticator: AdminAuthenticator
+
+    func add(to router: Router<Context>) {
+        router.get("/api/messages") { request, _ in try await list(request) }
+        router.get("/api/messages/{id}") { request, context in
+            let identity = try await authenticator.requireAdmin(request)
+            let id = context.parameters.path("id")
+            guard let message = try await store.message(workspace: identity.workspaceId, id: id) else {
+                throw HeraldHTTPError(.notFound, "no message \"\(id)\" in workspace \(identity.workspaceId)")
+            }
+            return JSONResponse.make(body: .object(message.json()))
+        }
+        router.get("/api/inbox/{userId}") { request, context in
+            let identity = try await authenticator.requireAdmin(request)
+            let messages = try await store.inbox(workspace: identity.workspaceId, user: context.parameters.path("userId"), limit: try QueryParameters(request).limit())
+            return JSONResponse.make(body: [
+                "messages": .array(messages.map { .object($0.json()) }),
+                "unread": .number(JSONNumber(messages.filter { $0.readAt == nil }.count)),
+            ])
+        }
+        router.post("/api/inbox/{userId}/{messageId}/read") { request, context in
+            let identity = try await authenticator.requireAdmin(request)
+            let user = context.parameters.path("userId")
+            let id = context.parameters.path("messageId")
+            guard let message = try await store.markRead(workspace: identity.workspaceId, user: user, messageId: id, now: Timestamp(Date())) else {
+                throw HeraldHTTPError(.notFound, "user \"\(user)\" has no inbox message \"\(id)\"")
+            }
+            return JSONResponse.make(body: .object(message.json()))
+        }
+    }
+
+    private func list(_ request: Request) async throws -> Response {
+        let identity = try await authenticator.requireAdmin(request)
+        let parameters = QueryParameters(request)
+        let limit = try parameters.limit()
+        var recipient: String?
+        if let user = parameters.text("userId") {
+            recipient = try await store.profile(workspace: identity.workspaceId, id: user)?.id ?? user
+        }
+        let page = try await store.messages(workspace: identity.workspaceId, matching: MessageQuery(
+            status: try parameters.oneOf("status", Self.statuses), channel: parameters.text("channel"), recipient: recipient,
+            before: parameters.text("cursor"), limit: limit + 1))
+        let shown = page.prefix(limit)
+        return JSONResponse.make(body: [
+            "messages": .array(shown.map { .object($0.json()) }),
+            "nextCursor": page.count > limit ? .string(shown.last!.id) : .null,
+        ])
+    }
+}

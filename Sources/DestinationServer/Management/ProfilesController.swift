@@ -1,0 +1,71 @@
+import AutomationEngine
+import Hummingbird
+import SegmentSpec
+
+/// Profiles and groups of the admin key's workspace:
+/// - `GET /api/profiles/{id}`: a profile by any id it is known by (userId, anonymousId, alias);
+/// - `GET /api/profiles/{id}/events`, `GET /api/profiles/{id}/messages`: its events and messages, newest first;
+/// - `GET /api/groups/{id}`: a group's traits and member ids;
+/// - `GET /api/groups/{id}/members`: the members' profiles.
+struct ProfilesController<Context: RequestContext>: Sendable {
+    let store: HeraldStore
+    let authenticator: AdminAuthenticator
+
+    func add(to router: Router<Context>) {
+        router.get("/api/profiles/{id}") { request, context in
+            let (_, profile) = try await profile(request, context)
+            return JSONResponse.make(body: .object(profile.json))
+        }
+        router.get("/api/profiles/{id}/events") { request, context in
+            let (identity, profile) = try await profile(request, context)
+            let parameters = QueryParameters(request)
+            let limit = try parameters.limit()
+            let page = try await store.events(
+                workspace: identity.workspaceId, profileIds: [profile.id] + profile.aliases, before: try parameters.integer("cursor"), limit: limit + 1)
+            let shown = page.prefix(limit)
+            return JSONResponse.make(body: [
+                "events": .array(shown.map { .object($0.summaryJSON) }),
+                "nextCursor": page.count > limit ? .string(String(shown.last!.seq)) : .null,
+            ])
+        }
+        router.get("/api/profiles/{id}/messages") { request, context in
+            let (identity, profile) = try await profile(request, context)
+            let parameters = QueryParameters(request)
+            let limit = try parameters.limit()
+            let page = try await store.messages(
+                workspace: identity.workspaceId, matching: MessageQuery(recipient: profile.id, before: parameters.text("cursor"), limit: limit + 1))
+            let shown = page.prefix(limit)
+            return JSONResponse.make(body: [
+                "messages": .array(shown.map { .object($0.json()) }),
+                "nextCursor": page.count > limit ? .string(shown.last!.id) : .null,
+            ])
+        }
+        router.get("/api/groups/{id}") { request, context in
+            let (_, group) = try await group(request, context)
+            return JSONResponse.make(body: .object(group.json))
+        }
+        router.get("/api/groups/{id}/members") { request, context in
+            let (identity, group) = try await group(request, context)
+            let members = try await store.profiles(workspace: identity.workspaceId, ids: group.members)
+            return JSONResponse.make(body: ["members": .array(members.map { .object($0.json) })])
+        }
+    }
+
+    private func profile(_ request: Request, _ context: Context) async throws -> (KeyIdentity, ProfileRecord) {
+        let identity = try await authenticator.requireAdmin(request)
+        let id = context.parameters.path("id")
+        guard let profile = try await store.profile(workspace: identity.workspaceId, id: id) else {
+            throw HeraldHTTPError(.notFound, "no profile \"\(id)\" in workspace \(identity.workspaceId): profiles are made by identify, track and the other calls once the engine has processed them")
+        }
+        return (identity, profile)
+    }
+
+    private func group(_ request: Request, _ context: Context) async throws -> (KeyIdentity, GroupRecord) {
+        let identity = try await authenticator.requireAdmin(request)
+        let id = context.parameters.path("id")
+        guard let group = try await store.group(workspace: identity.workspaceId, id: id) else {
+            throw HeraldHTTPError(.notFound, "no group \"\(id)\" in workspace \(identity.workspaceId): groups are made by group calls")
+        }
+        return (identity, group)
+    }
+}

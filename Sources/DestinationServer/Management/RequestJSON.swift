@@ -1,0 +1,18 @@
+import Hummingbird
+import SegmentSpec
+
+/// Reads a management request's JSON object body, answering 400 with where it is malformed.
+enum RequestJSON {
+    static func object(from request: Request, reader: RequestBodyReader) async throws -> JSONObject {
+        let bytes = try await reader.read(request)
+        guard !bytes.isEmpty else { throw HeraldHTTPError.badRequest("the request body is empty; send a JSON object") }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            throw HeraldHTTPError.badRequest("the request body is not valid JSON: \(error)")
+        }
+        guard let object = value.objectValue else { throw HeraldHTTPError.badRequest("the request body must be a JSON object") }
+        return object
+    }
+}
