@@ -13,7 +13,7 @@ struct ConfigurationLoaderTests {
         let configuration = try ConfigurationLoader.load(yaml: try FixtureFiles.text("herald.yaml"), environment: Self.environment)
         #expect(configuration.channels.map(\.name) == ["email", "inbox", "console"])
         #expect(configuration.channels[0].kind == .webhook(url: "https://mailer.internal/send", secret: "s3cret", timeoutSeconds: 10))
-        #expect(configuration.templates.count == 4)
+        #expect(configuration.templates.count == 5)
         let welcome = try #require(configuration.automations.first { $0.name == "welcome-series" })
         #expect(welcome.steps.count == 3)
         #expect(welcome.steps[1].action == .delay(.seconds(2 * 86_400)))

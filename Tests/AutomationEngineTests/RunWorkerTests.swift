@@ -45,6 +45,25 @@ struct RunWorkerTests {
         #expect(history.contains { $0.outcome.hasPrefix(#"skipped: condition `profile.plan != "pro"` was false (profile.plan = "pro")"#) })
     }
 
+    @Test("`to:` sends to another profile, rendered with that profile; an empty recipient is unroutable")
+    func recipientOverride() async throws {
+        let clock = TestClock(start: EngineHarness.now)
+        let (engine, worker) = try await Self.engine(clock: clock)
+        try await engine.send(#"{"type":"identify","userId":"boss","traits":{"firstName":"Grace"}}"#)
+        try await engine.send(#"{"type":"track","event":"Expense Submitted","userId":"u-9","properties":{"manager_id":"boss","amount":"$120","description":"Team lunch"}}"#)
+        try await worker.executeDue()
+        let sent = try #require(try await engine.store.messages(workspace: "default", recipient: "boss").first { $0.template == "expense-review" })
+        #expect(sent.subject == "Grace, an expense of $120 needs your review")
+        #expect(sent.body == "Submitted by u-9: Team lunch")
+        #expect(sent.status == "delivered")
+        #expect(try await engine.store.messages(workspace: "default", recipient: "u-9").isEmpty)
+        // A manager id that renders empty leaves nobody to send to.
+        try await engine.send(#"{"type":"track","event":"Expense Submitted","userId":"u-9","properties":{"manager_id":"","amount":"$5"}}"#)
+        try await worker.executeDue()
+        let unroutable = try #require(try await engine.store.messages(workspace: "default").first { $0.status == "unroutable" })
+        #expect(unroutable.history.last?.reason?.contains("no recipient") == true)
+    }
+
     @Test("order confirmation: after 10 minutes to the inbox, then update-profile renders its values")
     func orderConfirmation() async throws {
         let clock = TestClock(start: EngineHarness.now)

@@ -53,6 +53,8 @@ struct AuthenticationTests {
                 (.none, [("Authorization", "Basic %%%")], Payloads.track(), "not valid base64"),
                 (.none, [("Authorization", "Basic " + Data(":pw".utf8).base64EncodedString())], Payloads.track(), "carry no API key"),
                 (.none, [], #"{"writeKey":"wrong","type":"track","event":"A","userId":"u"}"#, "API key is unknown or revoked"),
+                // No key anywhere: a malformed body is not parsed for the caller's benefit.
+                (.none, [], #"{"type":"track","event":"#, "missing API key"),
             ]
             for (auth, headers, body, message) in cases {
                 let reply = try await herald.post("/inbound/segment", body, auth: auth, headers: headers)
@@ -71,6 +73,9 @@ struct AuthenticationTests {
             let keys = try await herald.store.listKeys(workspace: "default")
             let ingest = try #require(keys.first { $0.scope == .ingest })
             try await herald.store.revokeKey(id: ingest.id)
+            // A batch with nothing valid to write is refused too (the cached key is re-checked).
+            let invalidOnly = try await herald.post("/inbound/segment", #"[{"type":"track","userId":"u"}]"#, auth: .basic(herald.ingestKey))
+            #expect(invalidOnly.status == 401)
             let reply = try await herald.post("/inbound/segment", Payloads.track(), auth: .basic(herald.ingestKey))
             #expect(reply.status == 401)
             #expect(try await herald.post("/v1/track", #"{"event":"A","userId":"u"}"#, auth: .bearer(herald.ingestKey)).status == 401)

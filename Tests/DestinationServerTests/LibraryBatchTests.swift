@@ -50,14 +50,17 @@ struct LibraryBatchTests {
         }
     }
 
-    @Test("X-Segment-Settings is decoded and stored with the event")
+    @Test("X-Segment-Settings is decoded and stored with the event, its credentials redacted")
     func segmentSettings() async throws {
         try await LiveHerald.run { herald in
-            let settings = Data(#"{"apiKey":"dest-setting","region":"eu"}"#.utf8).base64EncodedString()
+            let settings = Data(#"{"apiKey":"dest-setting","region":"eu","oauth":{"accessToken":"tok-1","scopes":["a"]}}"#.utf8).base64EncodedString()
             let reply = try await herald.post("/inbound/segment", Payloads.track("s-1"), auth: .basic(herald.ingestKey), headers: [("X-Segment-Settings", settings)])
             #expect(reply.status == 200)
             let stored = try #require(try await herald.store.events(workspace: "default", messageId: "s-1").first)
-            #expect(stored.settings == #"{"apiKey":"dest-setting","region":"eu"}"#)
+            #expect(stored.settings == #"{"apiKey":"[redacted]","region":"eu","oauth":"[redacted]"}"#)
+            let shown = try await herald.get("/api/events", auth: .bearer(herald.adminKey)).body
+            #expect(shown.contains(#""region":"eu""#))
+            #expect(!shown.contains("dest-setting") && !shown.contains("tok-1"))
             _ = try await herald.post("/inbound/segment", Payloads.track("s-2"), auth: .basic(herald.ingestKey), headers: [("X-Segment-Settings", "%%%")])
             let bad = try #require(try await herald.store.events(workspace: "default", messageId: "s-2").first)
             #expect(bad.settings == nil)

@@ -136,9 +136,20 @@ public final class RunWorker: Sendable {
                 arguments: [workspace, recipient, JSONValue.object(current.deepMerging(rendered)).encodedString(), ms, ms])
             try record("profile updated: \(rendered.keys.joined(separator: ", "))")
             try advance()
-        case .send(let templateName, let channelOverride, _, let extraData):
+        case .send(let templateName, let channelOverride, let recipientOverride, let extraData):
             if let extraData { scope["data"] = .object((scope["data"]?.objectValue ?? JSONObject()).deepMerging(Self.render(extraData, scope: scope))) }
-            let outcome = try send(runId: id, step: index, workspace: workspace, version: version, recipient: recipient,
+            // `to:` sends to someone else (`{{data.manager_id}}`); templates then see that profile.
+            var to = recipient
+            if let recipientOverride {
+                let rendered = (TemplateRenderer.render(recipientOverride, scope: scope) ?? "").trimmingCharacters(in: .whitespaces)
+                to = rendered.isEmpty ? "" : try HeraldStore.resolveProfile(workspace: workspace, id: rendered, db)
+                if !to.isEmpty, to != recipient {
+                    let traits = try String.fetchOne(db, sql: "SELECT traits FROM profile WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, to])
+                        .flatMap { try? JSONParser.parse($0).objectValue }
+                    scope["profile"] = .object(traits ?? JSONObject())
+                }
+            }
+            let outcome = try send(runId: id, step: index, workspace: workspace, version: version, recipient: to,
                                    template: templateName, channelOverride: channelOverride, scope: scope, at: ms, db)
             try record(outcome)
             try advance()
@@ -160,6 +171,9 @@ public final class RunWorker: Sendable {
         var status: String
         var reason: String?
         switch channel?.kind {
+        case _ where recipient.isEmpty:
+            status = "unroutable"
+            reason = "no recipient: the event has no userId or anonymousId, or `to:` rendered empty"
         case nil:
             status = "unroutable"
             reason = channelName.map { "channel `\($0)` is not defined" } ?? "template `\(name)` names no channel"

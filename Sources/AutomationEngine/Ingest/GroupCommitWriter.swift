@@ -59,7 +59,12 @@ public final class GroupCommitWriter: Service, Sendable {
     ///   writes nothing.
     /// - Throws: ``IngestError``.
     public func append(_ events: [IngestEvent], keyHash: Data) async throws -> [AppendOutcome] {
-        guard !events.isEmpty else { return [] }
+        guard !events.isEmpty else {
+            // Nothing to write, but a key revoked since it was cached must still be refused.
+            let valid = try await store.writer.read { db in try HeraldStore.identity(hash: keyHash, secret: nil, db) != nil }
+            guard valid else { throw IngestError.keyRevoked }
+            return []
+        }
         return try await withCheckedThrowingContinuation { continuation in
             let submission = Submission(keyHash: keyHash, events: events, continuation: continuation)
             let (refusal, wake) = state.withLock { state -> (IngestError?, CheckedContinuation<Void, Never>?) in

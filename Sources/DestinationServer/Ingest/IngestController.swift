@@ -51,6 +51,12 @@ struct IngestController<Context: RequestContext>: Sendable {
             payload = try decoder.decode(body, endpoint: endpoint)
         } catch {
             metrics.recordEvents(type: "unknown", outcome: "rejected")
+            // Without a key in the headers the body was the only place for one: an
+            // unauthenticated caller learns nothing about how Herald parses bodies.
+            guard caller != nil else {
+                throw HeraldHTTPError.unauthorized(
+                    "missing API key: send `Authorization: Basic base64(key:)`, `Authorization: Bearer key`, or `writeKey` in a valid JSON body")
+            }
             throw HeraldHTTPError.badRequest(error.description)
         }
         if caller == nil {

@@ -77,6 +77,12 @@ public enum JSONValue: Sendable, Hashable {
         objectValue?[key]
     }
 
+    /// The element at `index` when this is an array; nil otherwise or when out of range.
+    public subscript(index: Int) -> JSONValue? {
+        guard let array = arrayValue, array.indices.contains(index) else { return nil }
+        return array[index]
+    }
+
     /// Follows a dotted path of object keys (`"company.name"`).
     public func value(atPath path: some StringProtocol) -> JSONValue? {
         var current: JSONValue = self

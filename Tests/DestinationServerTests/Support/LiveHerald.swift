@@ -95,6 +95,25 @@ struct LiveHerald: Sendable {
         return try await send(request)
     }
 
+    /// Sends `method` to `path` with an optional text body (JSON unless `contentType` says otherwise).
+    func request(
+        _ method: HTTPMethod, _ path: String, body: String? = nil, auth: Auth, contentType: String = "application/json"
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        switch auth {
+        case .basic(let key, let password):
+            request.headers.add(name: "Authorization", value: "Basic " + Data("\(key):\(password)".utf8).base64EncodedString())
+        case .bearer(let key): request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        case .none: break
+        }
+        if let body {
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        return try await send(request)
+    }
+
     private func send(_ request: HTTPClientRequest) async throws -> Reply {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 16 << 20)

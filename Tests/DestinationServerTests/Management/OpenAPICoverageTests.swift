@@ -1,0 +1,63 @@
+import AutomationEngine
+import DestinationServer
+import Foundation
+import Hummingbird
+import SegmentSpec
+import NIOHTTP1
+import Testing
+
+@Suite("OpenAPI document and management authentication")
+struct OpenAPICoverageTests {
+    /// Every route of the router as `METHOD /path/{}` (captures normalised).
+    static func routerRoutes() throws -> Set<String> {
+        let store = try HeraldStore.inMemory()
+        let router = buildRouter(ServerConfiguration(), store: store, writer: GroupCommitWriter(store: store), metrics: HeraldMetrics())
+        return Set(router.routes.map { "\($0.method.rawValue) \(normalise($0.path.description))" })
+    }
+
+    static func normalise(_ path: String) -> String {
+        let components = path.split(separator: "/").map { component in
+            component.hasPrefix(":") || component.hasPrefix("{") ? "{}" : String(component)
+        }
+        return "/" + components.joined(separator: "/")
+    }
+
+    @Test("every route is documented in /api/openapi.yaml and every documented operation exists")
+    func coverage() async throws {
+        try await LiveHerald.run { herald in
+            let reply = try await herald.get("/api/openapi.yaml")
+            #expect(reply.status == 200)
+            let document = try #require(ConfigurationDocument.json(yaml: reply.body))
+            #expect(document["openapi"] == "3.1.0")
+            let methods = ["get", "put", "post", "delete", "patch"]
+            var documented: Set<String> = []
+            for path in document["paths"]?.objectValue?.members ?? [] {
+                for operation in path.value.objectValue?.members ?? [] where methods.contains(operation.key) {
+                    documented.insert("\(operation.key.uppercased()) \(Self.normalise(path.key))")
+                    #expect(operation.value["responses"] != nil, "\(operation.key) \(path.key) documents no responses")
+                }
+            }
+            let routes = try Self.routerRoutes()
+            #expect(routes.count > 40)
+            #expect(routes.subtracting(documented).sorted() == [], "routes missing from the document")
+            #expect(documented.subtracting(routes).sorted() == [], "documented operations the router does not have")
+        }
+    }
+
+    @Test("every management route answers 401 without a key and 403 with an ingest key, as JSON")
+    func everyRouteNeedsAnAdminKey() async throws {
+        let routes = try Self.routerRoutes().filter { $0.contains(" /api/") && !$0.hasSuffix("/openapi.yaml") }
+        try await LiveHerald.run { herald in
+            for route in routes.sorted() {
+                let parts = route.split(separator: " ", maxSplits: 1)
+                let path = parts[1].replacingOccurrences(of: "{}", with: "1")
+                let method = HTTPMethod(rawValue: String(parts[0]))
+                let anonymous = try await herald.request(method, path, body: "{}", auth: .none)
+                #expect(anonymous.status == 401, "\(route)")
+                #expect(anonymous.message != nil, "\(route)")
+                let ingest = try await herald.request(method, path, body: "{}", auth: .bearer(herald.ingestKey))
+                #expect(ingest.status == 403, "\(route)")
+            }
+        }
+    }
+}
