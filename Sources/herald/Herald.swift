@@ -14,6 +14,9 @@ struct Herald: AsyncParsableCommand {
               herald serve --port 8080 --db ./herald.sqlite
             """,
         version: HeraldVersion.current,
-        subcommands: [ServeCommand.self, KeysCommand.self, WorkspacesCommand.self, CheckCommand.self, ApplyCommand.self]
+        subcommands: [
+            ServeCommand.self, KeysCommand.self, WorkspacesCommand.self, CheckCommand.self, ApplyCommand.self, TestCommand.self,
+            ExportCommand.self, SendTestCommand.self, EventsCommand.self,
+        ]
     )
 }
