@@ -13,8 +13,10 @@ build: deps
 run: deps
 	$(SWIFT) run herald $(if $(ARGS),$(ARGS),serve)
 
-# Build everything first: the durability tests run the real `herald` binary.
+# Build everything first: the durability tests run the real `herald` binary, and the web
+# page's test drives Debian's chromium through chromium-driver (installed here when missing).
 test: deps
+	@scripts/install-deps.sh chromium chromium-driver
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

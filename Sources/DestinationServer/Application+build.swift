@@ -62,5 +62,6 @@ public func buildRouter(
     router.addRoutes(ingest.endpoints)
     router.addRoutes(OperationsController<BasicRequestContext>(store: store, metrics: metrics).endpoints)
     ManagementAPI<BasicRequestContext>(store: store, cancellationTTL: configuration.cancellationTTL).add(to: router)
+    WebPage<BasicRequestContext>(store: store).add(to: router)
     return router
 }

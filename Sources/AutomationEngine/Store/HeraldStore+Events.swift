@@ -121,6 +121,14 @@ extension HeraldStore {
         }
     }
 
+    /// The event names received that no mapping of the configuration in force handles
+    /// (all names when none is applied), most recent first.
+    public func unmappedEventNames(workspace: String) async throws -> [(name: String, count: Int, lastSeenAt: Timestamp)] {
+        let configuration = try await currentConfiguration(workspace: workspace)
+            .flatMap { try? ConfigurationLoader.load(yaml: $0.yaml, requireEnvironment: false) }
+        return try await eventNames(workspace: workspace).filter { $0.name != "delete" && configuration?.mappings(for: $0.name).isEmpty ?? true }
+    }
+
     /// Every stored event with this messageId in the workspace (normally one).
     public func events(workspace: String, messageId: String) async throws -> [StoredEvent] {
         try await writer.read { db in

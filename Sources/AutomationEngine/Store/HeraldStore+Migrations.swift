@@ -190,6 +190,15 @@ extension HeraldStore {
                 GROUP BY workspaceId, name
                 """)
         }
+        migrator.registerMigration("v7: web page sessions") { db in
+            try db.create(table: "webSession") { t in
+                t.primaryKey("tokenHash", .blob)  // SHA-256 of the cookie's value; the value itself is never stored
+                t.column("keyId", .text).notNull().references("apiKey", onDelete: .cascade)
+                t.column("csrf", .text).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("expiresAt", .integer).notNull()
+            }
+        }
         return migrator
     }
 

@@ -52,10 +52,7 @@ struct EventsController<Context: RequestContext>: Sendable {
 
     func unmapped(_ request: Request) async throws -> Response {
         let identity = try await authenticator.requireAdmin(request)
-        let configuration = try await store.currentConfiguration(workspace: identity.workspaceId)
-            .flatMap { try? ConfigurationLoader.load(yaml: $0.yaml, requireEnvironment: false) }
-        let names = try await store.eventNames(workspace: identity.workspaceId)
-            .filter { $0.name != "delete" && configuration?.mappings(for: $0.name).isEmpty ?? true }
+        let names = try await store.unmappedEventNames(workspace: identity.workspaceId)
         return JSONResponse.make(body: ["unmapped": .array(names.map { entry in
             var object = JSONObject()
             object["name"] = .string(entry.name)

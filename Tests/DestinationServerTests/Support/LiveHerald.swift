@@ -97,10 +97,12 @@ struct LiveHerald: Sendable {
 
     /// Sends `method` to `path` with an optional text body (JSON unless `contentType` says otherwise).
     func request(
-        _ method: HTTPMethod, _ path: String, body: String? = nil, auth: Auth, contentType: String = "application/json"
+        _ method: HTTPMethod, _ path: String, body: String? = nil, auth: Auth, contentType: String = "application/json",
+        headers: [(String, String)] = []
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         switch auth {
         case .basic(let key, let password):
             request.headers.add(name: "Authorization", value: "Basic " + Data("\(key):\(password)".utf8).base64EncodedString())

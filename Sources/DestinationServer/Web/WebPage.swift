@@ -1,0 +1,18 @@
+import AutomationEngine
+import Hummingbird
+
+/// Herald's web page at `/` (DESIGN §4): sign in with an admin key, watch events arrive,
+/// map unmapped ones, edit the configuration, follow runs and messages. Server-rendered
+/// HTML from Mustache templates, a small stylesheet and a little plain JavaScript, all
+/// shipped inside the binary's resources: no build step, no CDN.
+struct WebPage<Context: RequestContext>: Sendable {
+    let store: HeraldStore
+
+    func add(to router: Router<Context>) {
+        let renderer = WebPageRenderer()
+        let gate = WebSessionGate(store: store)
+        WebEventsController<Context>(store: store, renderer: renderer, gate: gate).add(to: router)
+        WebConfigurationController<Context>(store: store, renderer: renderer, gate: gate).add(to: router)
+        WebRunsController<Context>(store: store, renderer: renderer, gate: gate).add(to: router)
+    }
+}

@@ -1,0 +1,124 @@
+import AutomationEngine
+import Foundation
+import NIOHTTP1
+import SegmentSpec
+import Testing
+
+@Suite("The web page, in a real headless Chromium", .serialized)
+struct WebPageTests {
+    @Test("sign in, see the empty state, watch the Event Tester track event arrive without a reload, open it")
+    func eventTesterArrivesLive() async throws {
+        try await LiveHerald.run { herald in
+            let browser = try await WebDriver()
+            do {
+                try await browser.open(herald.baseURL + "/")
+                #expect(try await browser.currentURL.hasSuffix("/sign-in"))
+                try await browser.type(herald.ingestKey, into: "#key")
+                try await browser.click("button[type=submit]")
+                #expect(try await browser.waitForText("ingest key"), "an ingest key is refused with a reason")
+                try await browser.type(herald.adminKey, into: "#key")
+                try await browser.click("button[type=submit]")
+                #expect(try await browser.waitForText("No Segment events received yet."))
+                #expect(try await browser.text().contains("\(herald.baseURL.replacingOccurrences(of: "http://", with: ""))/inbound/segment"))
+                try await browser.screenshot("1-empty-state")
+
+                let track = try Payloads.eventTesterTrack
+                #expect(try await herald.post("/inbound/segment", track, auth: .basic(herald.ingestKey)).status == 200)
+                #expect(try await browser.waitForText("track/Segment Test Event Name"), "the event appears without a reload")
+                #expect(try await !browser.isDisplayed("#empty-state"))
+                try await browser.screenshot("2-event-arrived")
+
+                try await browser.click("#event-rows a")
+                #expect(try await browser.waitForText("Raw JSON as received"))
+                let page = try await browser.text()
+                #expect(page.contains("track/Segment Test Event Name"))
+                #expect(page.contains(#""property1": 1"#))
+                #expect(page.contains(#""property2": "test""#))
+                #expect(page.contains("What Herald did"))
+                #expect(page.contains("no configuration applied to workspace default"), "the explain trace says why nothing happened")
+                try await browser.screenshot("3-event-detail")
+            } catch {
+                await browser.quit()
+                throw error
+            }
+            await browser.quit()
+        }
+    }
+
+    @Test("unmapped event → start a mapping → the editor shows the problem at its line → apply → dry run; runs can be cancelled")
+    func mapAnEvent() async throws {
+        try await LiveHerald.run { herald in
+            try await herald.applyConfiguration(ManagementPayloads.configuration)
+            try await herald.ingest(ManagementPayloads.track("Signed Up", user: "u-1", id: "s-1"), ManagementPayloads.track("Cart Abandoned", user: "u-1", id: "c-1"))
+            try await herald.waitForEngine()
+            let browser = try await WebDriver()
+            do {
+                try await browser.open(herald.baseURL + "/sign-in")
+                try await browser.type(herald.adminKey, into: "#key")
+                try await browser.click("button[type=submit]")
+                try await browser.open(herald.baseURL + "/unmapped")
+                #expect(try await browser.waitForText("track/Signed Up"))
+                try await browser.click("a.button")
+                #expect(try await browser.waitForText("A mapping for this event was added"))
+                try await browser.click("form[action='/config'] button")
+                #expect(try await browser.waitForText("The configuration is invalid"))
+                #expect(try await browser.text().contains("CHOOSE-AN-AUTOMATION"))
+                #expect(try await browser.element(".listing .problem") != nil, "the problem is marked at its line")
+                try await browser.screenshot("4-config-error-at-line")
+                #expect(try await herald.api("/api/config")["version"] == 1)
+
+                try await browser.open(herald.baseURL + "/runs")
+                #expect(try await browser.waitForText("remind"))
+                try await browser.click("tbody a")
+                try await browser.click("button.danger")
+                #expect(try await browser.waitForText("was cancelled"))
+                #expect(try await herald.api("/api/runs?state=cancelled")["runs"]?.arrayValue?.count == 1)
+                try await browser.screenshot("5-run-cancelled")
+            } catch {
+                await browser.quit()
+                throw error
+            }
+            await browser.quit()
+        }
+    }
+
+    /// One HTTP/1.1 exchange over a raw socket (no redirect following, headers as sent).
+    static func exchange(_ herald: LiveHerald, _ method: String, _ path: String, cookie: String? = nil, form: String? = nil) throws -> String {
+        let connection = try RawConnection(port: herald.port)
+        defer { connection.close() }
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        if let cookie { request += "Cookie: \(cookie)\r\n" }
+        if let form { request += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(form.utf8.count)\r\n\r\n\(form)" } else { request += "\r\n" }
+        connection.send(request)
+        return connection.finishAndRead()
+    }
+
+    @Test("state-changing forms need the session's CSRF token; pages need a session that ends with its key")
+    func csrfAndSessions() async throws {
+        try await LiveHerald.run { herald in
+            // Without a session, pages send the browser to sign in and fragments answer 401.
+            let page = try Self.exchange(herald, "GET", "/runs")
+            #expect(page.hasPrefix("HTTP/1.1 303"))
+            #expect(page.contains("location: /sign-in") || page.contains("Location: /sign-in"))
+            #expect(try Self.exchange(herald, "GET", "/events/rows?after=0").hasPrefix("HTTP/1.1 401"))
+
+            let signIn = try Self.exchange(herald, "POST", "/sign-in", form: "key=\(herald.adminKey)")
+            #expect(signIn.hasPrefix("HTTP/1.1 303"))
+            let setCookie = try #require(signIn.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie:") })
+            #expect(setCookie.contains("HttpOnly"))
+            #expect(setCookie.contains("Secure"))
+            #expect(setCookie.contains("SameSite=Strict"))
+            let cookie = try #require(setCookie.dropFirst("set-cookie:".count).split(separator: ";").first).trimmingCharacters(in: .whitespaces)
+            #expect(try Self.exchange(herald, "GET", "/runs", cookie: cookie).hasPrefix("HTTP/1.1 200"))
+
+            let forged = try Self.exchange(herald, "POST", "/config", cookie: cookie, form: "yaml=mappings%3A+%5B%5D&csrf=guess")
+            #expect(forged.hasPrefix("HTTP/1.1 403"))
+            #expect(forged.contains("CSRF"))
+            #expect(try await herald.get("/api/config", auth: .bearer(herald.adminKey)).status == 404, "nothing was applied")
+
+            let keys = try await herald.store.listKeys(workspace: "default")
+            try await herald.store.revokeKey(id: try #require(keys.first { $0.scope == .admin }).id)
+            #expect(try Self.exchange(herald, "GET", "/runs", cookie: cookie).hasPrefix("HTTP/1.1 303"), "revoking the key ends its sessions")
+        }
+    }
+}
