@@ -86,6 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let app = buildApplication(configuration, store: store) { host, port in
             Console.line("Listening on http://\(host):\(port)  (Segment destination endpoint: http://\(host):\(port)/inbound/segment)")
+            Console.line("Web page: http://\(host):\(port)/ (sign in with an admin key); API: http://\(host):\(port)/api/openapi.yaml")
 
         }
 

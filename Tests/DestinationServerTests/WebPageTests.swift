@@ -37,6 +37,23 @@ struct WebPageTests {
                 #expect(page.contains("What Herald did"))
                 #expect(page.contains("no configuration applied to workspace default"), "the explain trace says why nothing happened")
                 try await browser.screenshot("3-event-detail")
+
+                // The Event Tester identify carries `email` at the top level: the page says so.
+                try await browser.open(herald.baseURL + "/")
+                #expect(try await herald.post("/inbound/segment", try Payloads.eventTesterIdentify, auth: .basic(herald.ingestKey)).status == 200)
+                #expect(try await browser.waitForText("identify"))
+                try await browser.resize(width: 390, height: 844)
+                try await browser.screenshot("3b-events-on-a-phone")
+                try await browser.click("#event-rows tr:first-child a")
+                #expect(try await browser.waitForText("Warnings"))
+                #expect(try await browser.text().contains("email is at the top level"))
+                try await browser.screenshot("3c-identify-warning-on-a-phone")
+                try await browser.resize(width: 1280, height: 900)
+
+                try await browser.click(".sign-out button")
+                #expect(try await browser.waitForText("Admin key"))
+                try await browser.open(herald.baseURL + "/runs")
+                #expect(try await browser.currentURL.hasSuffix("/sign-in"), "signed out: pages ask to sign in again")
             } catch {
                 await browser.quit()
                 throw error
@@ -45,7 +62,7 @@ struct WebPageTests {
         }
     }
 
-    @Test("unmapped event → start a mapping → the editor shows the problem at its line → apply → dry run; runs can be cancelled")
+    @Test("unmapped event → start a mapping → the editor shows the problem at its line → fix and apply → dry run; runs can be cancelled")
     func mapAnEvent() async throws {
         try await LiveHerald.run { herald in
             try await herald.applyConfiguration(ManagementPayloads.configuration)
@@ -56,6 +73,7 @@ struct WebPageTests {
                 try await browser.open(herald.baseURL + "/sign-in")
                 try await browser.type(herald.adminKey, into: "#key")
                 try await browser.click("button[type=submit]")
+                #expect(try await browser.waitForText("Segment events"))
                 try await browser.open(herald.baseURL + "/unmapped")
                 #expect(try await browser.waitForText("track/Signed Up"))
                 try await browser.click("a.button")
@@ -66,6 +84,24 @@ struct WebPageTests {
                 #expect(try await browser.element(".listing .problem") != nil, "the problem is marked at its line")
                 try await browser.screenshot("4-config-error-at-line")
                 #expect(try await herald.api("/api/config")["version"] == 1)
+
+                // Choose the automation and apply: version 2 maps the event.
+                let fixed = ManagementPayloads.configuration + "\n  - on: track/Signed Up\n    run: confirm\n"
+                try await browser.clear("#yaml")
+                try await browser.type(fixed, into: "#yaml")
+                try await browser.click("form[action='/config'] button")
+                #expect(try await browser.waitForText("Applied: version 2 is in force."))
+                #expect(try await herald.api("/api/mappings")["mappings"]?.arrayValue?.count == 3)
+
+                // The dry-run box shows what an event would do, and stores nothing.
+                let runsBefore = try await herald.store.runs(workspace: "default").count
+                try await browser.clear("#event")
+                try await browser.type(#"{"type":"track","event":"Cart Abandoned","userId":"u-7","properties":{"product":"Lamp"}}"#, into: "#event")
+                try await browser.click("form[action='/config/test'] button")
+                #expect(try await browser.waitForText("Run of remind for u-7"))
+                #expect(try await browser.text().contains("Still thinking about Lamp?"))
+                try await browser.screenshot("4b-dry-run")
+                #expect(try await herald.store.runs(workspace: "default").count == runsBefore)
 
                 try await browser.open(herald.baseURL + "/runs")
                 #expect(try await browser.waitForText("remind"))
@@ -102,7 +138,13 @@ struct WebPageTests {
             #expect(page.contains("location: /sign-in") || page.contains("Location: /sign-in"))
             #expect(try Self.exchange(herald, "GET", "/events/rows?after=0").hasPrefix("HTTP/1.1 401"))
 
-            let signIn = try Self.exchange(herald, "POST", "/sign-in", form: "key=\(herald.adminKey)")
+            // Signing in needs the form's double-submit token too (no login CSRF).
+            #expect(try Self.exchange(herald, "POST", "/sign-in", form: "key=\(herald.adminKey)").hasPrefix("HTTP/1.1 403"))
+            let form = try Self.exchange(herald, "GET", "/sign-in")
+            let tokenCookie = try #require(form.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie: herald_sign_in=") })
+            let token = try #require(tokenCookie.dropFirst("set-cookie: herald_sign_in=".count).split(separator: ";").first).description
+            #expect(form.contains(#"name="csrf" value="\#(token)""#))
+            let signIn = try Self.exchange(herald, "POST", "/sign-in", cookie: "herald_sign_in=\(token)", form: "key=\(herald.adminKey)&csrf=\(token)")
             #expect(signIn.hasPrefix("HTTP/1.1 303"))
             let setCookie = try #require(signIn.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie:") })
             #expect(setCookie.contains("HttpOnly"))

@@ -22,7 +22,7 @@ struct WebEventsController<Context: RequestContext>: Sendable {
         }
         router.get("/sign-in") { request, _ in
             if try await gate.session(request) != nil { return WebSessionGate.redirect("/") }
-            return renderer.page("sign-in", title: "Sign in", context: [:], session: nil)
+            return signInPage(error: nil, status: .ok)
         }
         router.post("/sign-in") { request, _ in try await signIn(request) }
         router.post("/sign-out") { request, _ in
@@ -39,11 +39,27 @@ struct WebEventsController<Context: RequestContext>: Sendable {
         router.get("/unmapped") { request, _ in try await unmapped(request) }
     }
 
+    /// The sign-in form, with a fresh double-submit token (a cookie and a hidden field that
+    /// must match), so another site cannot sign a browser in to its own workspace.
+    private func signInPage(error: String?, status: HTTPResponse.Status) -> Response {
+        let token = WebSessionGate.randomToken()
+        var context: [String: Any] = ["csrf": token]
+        if let error { context["error"] = error }
+        var response = renderer.page("sign-in", title: "Sign in", context: context, session: nil, status: status)
+        response.setCookie(Cookie(name: WebSessionGate.signInCookieName, value: token, maxAge: 3600, path: "/sign-in", secure: true, httpOnly: true, sameSite: .strict))
+        return response
+    }
+
     private func signIn(_ request: Request) async throws -> Response {
         let fields = try await WebSessionGate.form(request)
+        guard let expected = request.cookies[WebSessionGate.signInCookieName]?.value, !expected.isEmpty,
+            WebSessionGate.constantTimeEqual(fields["csrf"] ?? "", expected)
+        else {
+            return signInPage(error: "This sign-in form expired or did not come from Herald's page; try again.", status: .forbidden)
+        }
         let key = (fields["key"] ?? "").trimmingCharacters(in: .whitespaces)
         func refuse(_ message: String) -> Response {
-            renderer.page("sign-in", title: "Sign in", context: ["error": message], session: nil, status: .unauthorized)
+            signInPage(error: message, status: .unauthorized)
         }
         guard !key.isEmpty else { return refuse("Enter an admin key.") }
         guard let identity = try await store.identity(for: APIKeySecret(plaintext: key)) else { return refuse("That key is unknown or revoked.") }

@@ -9,6 +9,8 @@ import NIOCore
 /// which changes something must carry.
 struct WebSessionGate: Sendable {
     static let cookieName = "herald_session"
+    /// The sign-in form's double-submit token.
+    static let signInCookieName = "herald_sign_in"
     /// Sessions last a working week; signing out ends one at once, revoking its key too.
     static let lifetime: Duration = .seconds(7 * 86_400)
     let store: HeraldStore
@@ -45,13 +47,24 @@ struct WebSessionGate: Sendable {
 
     /// Whether a submitted form carries the session's CSRF token (compared in constant time).
     static func checkCSRF(_ fields: [String: String], session: WebSession) throws {
-        let sent = Array((fields["csrf"] ?? "").utf8)
-        let expected = Array(session.csrfToken.utf8)
-        var difference = UInt8(sent.count == expected.count ? 0 : 1)
-        for (a, b) in zip(sent, expected) { difference |= a ^ b }
-        guard difference == 0 else {
+        guard constantTimeEqual(fields["csrf"] ?? "", session.csrfToken) else {
             throw HeraldHTTPError(.forbidden, "this form is stale or did not come from Herald's page (CSRF check failed); reload the page and try again")
         }
+    }
+
+    static func constantTimeEqual(_ sent: String, _ expected: String) -> Bool {
+        let sent = Array(sent.utf8)
+        let expected = Array(expected.utf8)
+        var difference = UInt8(sent.count == expected.count ? 0 : 1)
+        for (a, b) in zip(sent, expected) { difference |= a ^ b }
+        return difference == 0
+    }
+
+    /// 32 random bytes, URL-safe base64.
+    static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     static func redirect(_ location: String) -> Response {

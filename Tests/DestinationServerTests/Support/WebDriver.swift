@@ -78,6 +78,17 @@ final class WebDriver {
         _ = try await call(.POST, "/session/\(session)/element/\(element)/value", body: JSONValue.object(JSONObject([("text", .string(text))])).encodedString())
     }
 
+    /// Empties a text field or textarea.
+    func clear(_ selector: String) async throws {
+        guard let element = try await element(selector) else { throw Failure(description: "no element \(selector)") }
+        _ = try await call(.POST, "/session/\(session)/element/\(element)/clear", body: "{}")
+    }
+
+    /// Resizes the window (a phone is about 390 × 844).
+    func resize(width: Int, height: Int) async throws {
+        _ = try await call(.POST, "/session/\(session)/window/rect", body: #"{"width":\#(width),"height":\#(height)}"#)
+    }
+
     func click(_ selector: String) async throws {
         guard let element = try await element(selector) else { throw Failure(description: "no element \(selector)") }
         _ = try await call(.POST, "/session/\(session)/element/\(element)/click", body: "{}")
