@@ -47,7 +47,8 @@ extension HeraldStore {
         try await writer.write { db in try db.execute(sql: "DELETE FROM webSession WHERE tokenHash = ?", arguments: [hash]) }
     }
 
-    private static func randomToken() -> String {
+    /// 32 random bytes as URL-safe base64: session cookies and CSRF tokens.
+    public static func randomToken() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")

@@ -42,7 +42,7 @@ struct WebEventsController<Context: RequestContext>: Sendable {
     /// The sign-in form, with a fresh double-submit token (a cookie and a hidden field that
     /// must match), so another site cannot sign a browser in to its own workspace.
     private func signInPage(error: String?, status: HTTPResponse.Status) -> Response {
-        let token = WebSessionGate.randomToken()
+        let token = HeraldStore.randomToken()
         var context: [String: Any] = ["csrf": token]
         if let error { context["error"] = error }
         var response = renderer.page("sign-in", title: "Sign in", context: context, session: nil, status: status)
