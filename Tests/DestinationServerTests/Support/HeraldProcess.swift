@@ -32,11 +32,12 @@ final class HeraldProcess {
     }
 
     /// Starts `herald serve` on `database` with a free port and waits until it listens.
-    init(database: String, extraArguments: [String] = []) throws {
+    init(database: String, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
         outputFile = URL(fileURLWithPath: database + ".stdout-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         process.executableURL = Self.executable
         process.arguments = ["serve", "--db", database, "--port", "0", "--log-level", "warning"] + extraArguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = try FileHandle(forWritingTo: outputFile)
         process.standardError = FileHandle.nullDevice
         try process.run()
