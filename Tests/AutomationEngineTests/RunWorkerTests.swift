@@ -62,6 +62,10 @@ struct RunWorkerTests {
         try await worker.executeDue()
         let unroutable = try #require(try await engine.store.messages(workspace: "default").first { $0.status == "unroutable" })
         #expect(unroutable.history.last?.reason?.contains("no recipient") == true)
+        // Erasing the submitter also erases what their runs sent to others: it carries their data.
+        try await engine.send(#"{"type":"delete","userId":"u-9","messageId":"erase-u-9"}"#)
+        #expect(try await engine.store.messages(workspace: "default").filter { $0.template == "expense-review" }.isEmpty)
+        #expect(try await engine.store.messages(workspace: "default", recipient: "boss").map(\.template) == ["welcome"])
     }
 
     @Test("order confirmation: after 10 minutes to the inbox, then update-profile renders its values")

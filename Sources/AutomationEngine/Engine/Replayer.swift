@@ -5,7 +5,8 @@ public import SegmentSpec
 /// Re-evaluates stored events against the workspace's current configuration, e.g. after a
 /// new mapping was added for events that already arrived.
 ///
-/// Replaying is idempotent: an automation already started for an event is not started
+/// Only events the engine has already processed are replayed (the live engine handles the
+/// rest, once). Replaying is idempotent: an automation already started for an event is not started
 /// again (so nothing already sent is sent again), `once_per` still holds, profiles are not
 /// updated a second time and `cancel` mappings are not re-applied. A dry run does the same
 /// inside transactions that are rolled back and reports what would start.
@@ -28,8 +29,9 @@ public struct Replayer: Sendable {
         var report = ReplayReport(dryRun: dryRun)
         var cursor: Int64 = 0
         // Chunks keep each write transaction short, so ingest is never held up for long.
-        while report.eventsConsidered < Self.maximumEvents {
-            let chunk = min(500, Self.maximumEvents - report.eventsConsidered)
+        while true {
+            // One row more than is evaluated tells whether the range holds more.
+            let take = min(500, Self.maximumEvents - report.eventsConsidered)
             let after = cursor
             let (considered, last, entries) = try await store.writer.writeWithoutTransaction { db in
                 var result: (Int, Int64?, [ReplayReport.Entry]) = (0, nil, [])
@@ -37,11 +39,13 @@ public struct Replayer: Sendable {
                     let rows = try Row.fetchAll(
                         db, sql: """
                             SELECT * FROM event WHERE workspaceId = ? AND seq > ? AND type != 'delete'
-                            AND receivedAt >= ? AND receivedAt < ? ORDER BY seq LIMIT ?
+                            AND receivedAt >= ? AND receivedAt < ?
+                            AND seq <= COALESCE((SELECT lastSeq FROM engineCursor WHERE id = 1), 0)
+                            ORDER BY seq LIMIT ?
                             """,
-                        arguments: [workspace, after, from?.millisecondsSince1970 ?? Int64.min, to?.millisecondsSince1970 ?? Int64.max, chunk])
+                        arguments: [workspace, after, from?.millisecondsSince1970 ?? Int64.min, to?.millisecondsSince1970 ?? Int64.max, take + 1])
                     var entries: [ReplayReport.Entry] = []
-                    for row in rows {
+                    for row in rows.prefix(take) {
                         let stored = StoredEvent(row: row)
                         let trace = try processor.evaluate(stored, at: time, replay: true, db)
                         guard trace.hasMappingChecks else { continue }
@@ -49,17 +53,20 @@ public struct Replayer: Sendable {
                             seq: stored.seq, messageId: stored.messageId, name: stored.name, explain: trace.json,
                             started: trace.runs.filter { $0.state == "pending" }.map(\.automation)))
                     }
-                    result = (rows.count, rows.last?["seq"], entries)
+                    result = (rows.count, rows.prefix(take).last?["seq"], entries)
                     return dryRun ? .rollback : .commit
                 }
                 return result
             }
-            report.eventsConsidered += considered
+            report.eventsConsidered += min(considered, take)
             report.events += entries
-            guard let last, considered == chunk else { break }
+            guard considered > take, let last else { break }
+            if report.eventsConsidered >= Self.maximumEvents {
+                report.truncated = true
+                break
+            }
             cursor = last
         }
-        report.truncated = report.eventsConsidered >= Self.maximumEvents
         return report
     }
 }
@@ -72,7 +79,7 @@ public struct ReplayReport: Sendable {
     public internal(set) var eventsConsidered = 0
     /// The events that have mappings, with what replaying them did.
     public internal(set) var events: [Entry] = []
-    /// True when the range held more than ``Replayer/maximumEvents`` events.
+    /// True when the range held more than ``Replayer/maximumEvents`` processed events.
     public internal(set) var truncated = false
 
     init(dryRun: Bool) { self.dryRun = dryRun }

@@ -24,6 +24,15 @@ extension HeraldStore {
         now: Timestamp = Timestamp(Date())
     ) async throws -> ConfigurationVersion {
         try Self.checkWorkspaceName(workspace)
+        // An empty document would silently stop every automation: almost always a mistake.
+        let meaningful = yaml.split(separator: "\n").contains { line in
+            let text = line.trimmingCharacters(in: .whitespaces)
+            return !text.isEmpty && !text.hasPrefix("#") && text != "---"
+        }
+        guard meaningful else {
+            throw ConfigurationError(issues: [ConfigurationIssue(
+                line: 1, column: 1, message: "the configuration is empty; send the whole herald.yaml (channels, templates, automations, mappings)")])
+        }
         _ = try ConfigurationLoader.load(yaml: yaml, environment: environment)
         return try await writer.write { db in
             try db.execute(

@@ -27,10 +27,12 @@ extension HeraldStore {
             try db.execute(sql: "DELETE FROM profile WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, id])
             try db.execute(sql: "DELETE FROM profileAlias WHERE workspaceId = ? AND (alias = ? OR profileId = ?)", arguments: [workspace, id, id])
             try db.execute(sql: "DELETE FROM membership WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, id])
-            try db.execute(
-                sql: "DELETE FROM messageStatus WHERE messageId IN (SELECT id FROM message WHERE workspaceId = ? AND recipient = ?)",
-                arguments: [workspace, id])
-            try db.execute(sql: "DELETE FROM message WHERE workspaceId = ? AND recipient = ?", arguments: [workspace, id])
+            // Messages to the user, and those the user's runs sent to others (`to:`): they carry the user's data.
+            let messages = """
+                SELECT id FROM message WHERE workspaceId = ? AND (recipient = ? OR runId IN (SELECT id FROM run WHERE workspaceId = ? AND recipient = ?))
+                """
+            try db.execute(sql: "DELETE FROM messageStatus WHERE messageId IN (\(messages))", arguments: [workspace, id, workspace, id])
+            try db.execute(sql: "DELETE FROM message WHERE id IN (\(messages))", arguments: [workspace, id, workspace, id])
             try db.execute(sql: "DELETE FROM runStep WHERE runId IN (SELECT id FROM run WHERE workspaceId = ? AND recipient = ?)", arguments: [workspace, id])
             try db.execute(sql: "DELETE FROM run WHERE workspaceId = ? AND recipient = ?", arguments: [workspace, id])
             try db.execute(sql: "DELETE FROM oncePerLedger WHERE workspaceId = ? AND subject = ?", arguments: [workspace, id])

@@ -84,8 +84,8 @@ extension HeraldStore {
             arguments += [value]
         }
         if let before = query.before {
-            sql += " AND rowid < (SELECT rowid FROM message WHERE id = ?)"
-            arguments += [before]
+            sql += " AND rowid < (SELECT rowid FROM message WHERE workspaceId = ? AND id = ?)"
+            arguments += [workspace, before]
         }
         arguments += [query.limit]
         return try await writer.read { [sql, arguments] db in try Self.messages(db, sql: sql + " ORDER BY rowid DESC LIMIT ?", arguments: arguments) }
@@ -95,6 +95,23 @@ extension HeraldStore {
     public func message(workspace: String, id: String) async throws -> MessageRecord? {
         try await writer.read { db in
             try Self.messages(db, sql: "SELECT rowid, * FROM message WHERE workspaceId = ? AND id = ?", arguments: [workspace, id]).first
+        }
+    }
+
+    /// The messages a run sent, oldest first.
+    public func messages(workspace: String, runId: Int64) async throws -> [MessageRecord] {
+        try await writer.read { db in
+            try Self.messages(db, sql: "SELECT rowid, * FROM message WHERE workspaceId = ? AND runId = ? ORDER BY rowid", arguments: [workspace, runId])
+        }
+    }
+
+    /// How many inbox messages of a user (by any id of their profile) are unread.
+    public func unreadCount(workspace: String, user: String) async throws -> Int {
+        try await writer.read { db in
+            let profileId = try Self.resolveProfile(workspace: workspace, id: user, db)
+            return try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM message WHERE workspaceId = ? AND recipient = ? AND channelType = 'inbox' AND readAt IS NULL",
+                arguments: [workspace, profileId]) ?? 0
         }
     }
 

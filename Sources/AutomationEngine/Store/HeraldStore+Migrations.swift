@@ -1,4 +1,5 @@
 import GRDB
+import SegmentSpec
 
 extension HeraldStore {
     /// The schema's history. A shipped migration is never edited; changes get a new one.
@@ -197,6 +198,25 @@ extension HeraldStore {
                 t.column("csrf", .text).notNull()
                 t.column("createdAt", .integer).notNull()
                 t.column("expiresAt", .integer).notNull()
+            }
+        }
+        migrator.registerMigration("v8: messages by run, channel types of older messages, credentials out of stored settings") { db in
+            try db.create(index: "message_run", on: "message", columns: ["runId"])
+            try db.execute(sql: """
+                UPDATE message SET channelType = CASE
+                    WHEN id IN (SELECT messageId FROM messageStatus WHERE reason = 'queued for the webhook') THEN 'webhook'
+                    WHEN id IN (SELECT messageId FROM messageStatus WHERE reason = 'written to the log') THEN 'log'
+                    ELSE channelType END
+                WHERE channelType IS NULL
+                """)
+            // Settings stored before credentials were redacted at ingest.
+            let rows = try Row.fetchAll(db, sql: "SELECT seq, settings FROM event WHERE settings IS NOT NULL")
+            for row in rows {
+                guard let parsed = try? JSONParser.parse(row["settings"] as String) else { continue }
+                let redacted = SegmentSettings.redactingCredentials(parsed).encodedString()
+                if redacted != row["settings"] as String {
+                    try db.execute(sql: "UPDATE event SET settings = ? WHERE seq = ?", arguments: [redacted, row["seq"] as Int64])
+                }
             }
         }
         return migrator

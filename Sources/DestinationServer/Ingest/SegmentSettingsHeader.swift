@@ -11,28 +11,6 @@ enum SegmentSettingsHeader {
         else {
             return (nil, "X-Segment-Settings is not base64-encoded JSON; it was not stored")
         }
-        return (redacted(json).encodedString(), nil)
-    }
-
-    /// Segment puts the destination's credentials in its settings (`apiKey`, `secret`...):
-    /// their values are replaced before anything is stored or shown.
-    static func redacted(_ value: JSONValue) -> JSONValue {
-        switch value {
-        case .object(let object):
-            return .object(JSONObject(members: object.members.map { member in
-                isSecret(member.key) && member.value != .null
-                    ? JSONObject.Member(key: member.key, value: "[redacted]")
-                    : JSONObject.Member(key: member.key, value: redacted(member.value))
-            }))
-        case .array(let items):
-            return .array(items.map(redacted))
-        default:
-            return value
-        }
-    }
-
-    private static func isSecret(_ key: String) -> Bool {
-        let name = key.lowercased()
-        return ["key", "secret", "token", "password", "credential", "auth"].contains { name.contains($0) }
+        return (SegmentSettings.redactingCredentials(json).encodedString(), nil)
     }
 }

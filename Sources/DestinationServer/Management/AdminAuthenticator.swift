@@ -1,4 +1,5 @@
 import AutomationEngine
+import HTTPTypes
 import Hummingbird
 
 /// Authenticates management API requests: an `admin` key of the workspace, by Basic or
@@ -8,6 +9,12 @@ struct AdminAuthenticator: Sendable {
     let store: HeraldStore
 
     func requireAdmin(_ request: Request) async throws -> KeyIdentity {
+        // A browser that cached Basic credentials for /api would attach them to another
+        // site's forms too; browsers say where a request comes from, and the API is not
+        // meant to be called from other sites' pages.
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site == "cross-site" || site == "same-site" {
+            throw HeraldHTTPError(.forbidden, "requests from other sites' pages are refused; call the management API from your own tools")
+        }
         guard let key = try RequestCredentials.key(from: request.headers) else {
             throw HeraldHTTPError.unauthorized("missing API key: send `Authorization: Bearer <admin key>` or Basic with the key as username")
         }

@@ -41,7 +41,7 @@ struct DryRunController<Context: RequestContext>: Sendable {
 
     private func replay(_ request: Request) async throws -> Response {
         let identity = try await authenticator.requireAdmin(request)
-        let body = try await RequestJSON.object(from: request, reader: bodyReader)
+        let body = try await RequestJSON.object(from: request, reader: bodyReader, emptyIsObject: true)
         func time(_ key: String) throws -> Timestamp? {
             guard let value = body[key], value != .null else { return nil }
             guard let text = value.stringValue, let time = Timestamp(iso8601: text) else {

@@ -28,7 +28,7 @@ struct MessagesController<Context: RequestContext>: Sendable {
             let messages = try await store.inbox(workspace: identity.workspaceId, user: context.parameters.path("userId"), limit: try QueryParameters(request).limit())
             return JSONResponse.make(body: [
                 "messages": .array(messages.map { .object($0.json()) }),
-                "unread": .number(JSONNumber(messages.filter { $0.readAt == nil }.count)),
+                "unread": .number(JSONNumber(try await store.unreadCount(workspace: identity.workspaceId, user: context.parameters.path("userId")))),
             ])
         }
         router.post("/api/inbox/{userId}/{messageId}/read") { request, context in
@@ -49,6 +49,9 @@ struct MessagesController<Context: RequestContext>: Sendable {
         var recipient: String?
         if let user = parameters.text("userId") {
             recipient = try await store.profile(workspace: identity.workspaceId, id: user)?.id ?? user
+        }
+        if let cursor = parameters.text("cursor"), try await store.message(workspace: identity.workspaceId, id: cursor) == nil {
+            throw HeraldHTTPError.badRequest("`cursor` \"\(cursor)\" is not a message of this workspace; use the `nextCursor` of a previous page")
         }
         let page = try await store.messages(workspace: identity.workspaceId, matching: MessageQuery(
             status: try parameters.oneOf("status", Self.statuses), channel: parameters.text("channel"), recipient: recipient,

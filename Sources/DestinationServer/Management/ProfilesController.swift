@@ -46,8 +46,16 @@ struct ProfilesController<Context: RequestContext>: Sendable {
         }
         router.get("/api/groups/{id}/members") { request, context in
             let (identity, group) = try await group(request, context)
-            let members = try await store.profiles(workspace: identity.workspaceId, ids: group.members)
-            return JSONResponse.make(body: ["members": .array(members.map { .object($0.json) })])
+            // Pages of `limit` member profiles, after the member id in `cursor`.
+            let parameters = QueryParameters(request)
+            let limit = try parameters.limit()
+            let after = parameters.text("cursor")
+            let remaining = after.map { cursor in group.members.filter { $0 > cursor } } ?? group.members
+            let members = try await store.profiles(workspace: identity.workspaceId, ids: Array(remaining.prefix(limit)))
+            return JSONResponse.make(body: [
+                "members": .array(members.map { .object($0.json) }),
+                "nextCursor": remaining.count > limit ? .string(remaining[limit - 1]) : .null,
+            ])
         }
     }
 

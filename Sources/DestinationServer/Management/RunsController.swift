@@ -48,7 +48,7 @@ struct RunsController<Context: RequestContext>: Sendable {
         }
         var body = run.json
         body["steps"] = .array(try await store.runHistory(runId: id).map(\.json))
-        body["messages"] = .array(try await store.messages(workspace: identity.workspaceId).filter { $0.runId == id }.map { .object($0.json()) })
+        body["messages"] = .array(try await store.messages(workspace: identity.workspaceId, runId: id).map { .object($0.json()) })
         return JSONResponse.make(body: .object(body))
     }
 

@@ -22,7 +22,7 @@ struct WebEventsController<Context: RequestContext>: Sendable {
         }
         router.get("/sign-in") { request, _ in
             if try await gate.session(request) != nil { return WebSessionGate.redirect("/") }
-            return signInPage(error: nil, status: .ok)
+            return signInPage(request, error: nil, status: .ok)
         }
         router.post("/sign-in") { request, _ in try await signIn(request) }
         router.post("/sign-out") { request, _ in
@@ -30,7 +30,7 @@ struct WebEventsController<Context: RequestContext>: Sendable {
             try WebSessionGate.checkCSRF(try await WebSessionGate.form(request), session: session)
             if let cookie = request.cookies[WebSessionGate.cookieName]?.value { try await store.endWebSession(cookie: cookie) }
             var response = WebSessionGate.redirect("/sign-in")
-            response.setCookie(WebSessionGate.expiredCookie)
+            response.setCookie(WebSessionGate.expiredCookie(for: request))
             return response
         }
         router.get("/") { request, _ in try await events(request) }
@@ -41,12 +41,14 @@ struct WebEventsController<Context: RequestContext>: Sendable {
 
     /// The sign-in form, with a fresh double-submit token (a cookie and a hidden field that
     /// must match), so another site cannot sign a browser in to its own workspace.
-    private func signInPage(error: String?, status: HTTPResponse.Status) -> Response {
+    private func signInPage(_ request: Request, error: String?, status: HTTPResponse.Status) -> Response {
         let token = HeraldStore.randomToken()
+        let secure = WebSessionGate.isSecureContext(request)
         var context: [String: Any] = ["csrf": token]
         if let error { context["error"] = error }
+        if !secure { context["insecure"] = true }
         var response = renderer.page("sign-in", title: "Sign in", context: context, session: nil, status: status)
-        response.setCookie(Cookie(name: WebSessionGate.signInCookieName, value: token, maxAge: 3600, path: "/sign-in", secure: true, httpOnly: true, sameSite: .strict))
+        response.setCookie(Cookie(name: WebSessionGate.signInCookieName, value: token, maxAge: 3600, path: "/sign-in", secure: secure, httpOnly: true, sameSite: .strict))
         return response
     }
 
@@ -55,18 +57,18 @@ struct WebEventsController<Context: RequestContext>: Sendable {
         guard let expected = request.cookies[WebSessionGate.signInCookieName]?.value, !expected.isEmpty,
             WebSessionGate.constantTimeEqual(fields["csrf"] ?? "", expected)
         else {
-            return signInPage(error: "This sign-in form expired or did not come from Herald's page; try again.", status: .forbidden)
+            return signInPage(request, error: "This sign-in form expired or did not come from Herald's page; try again.", status: .forbidden)
         }
         let key = (fields["key"] ?? "").trimmingCharacters(in: .whitespaces)
         func refuse(_ message: String) -> Response {
-            signInPage(error: message, status: .unauthorized)
+            signInPage(request, error: message, status: .unauthorized)
         }
         guard !key.isEmpty else { return refuse("Enter an admin key.") }
         guard let identity = try await store.identity(for: APIKeySecret(plaintext: key)) else { return refuse("That key is unknown or revoked.") }
         guard identity.scope == .admin else { return refuse("That is an ingest key (for Segment); the page needs an admin key.") }
         let started = try await store.startWebSession(for: identity, lifetime: WebSessionGate.lifetime)
         var response = WebSessionGate.redirect("/")
-        response.setCookie(WebSessionGate.cookie(value: started.cookie))
+        response.setCookie(WebSessionGate.cookie(value: started.cookie, for: request))
         return response
     }
 
@@ -78,7 +80,7 @@ struct WebEventsController<Context: RequestContext>: Sendable {
         let context: [String: Any] = [
             "empty": events.isEmpty, "events": events.map { Self.row($0, explain: traces[$0.seq]) },
             "latestSeq": events.first.map { String($0.seq) } ?? "0",
-            "endpoint": "http://\(host)/inbound/segment", "workspace": session.identity.workspaceId,
+            "endpoint": "\(WebSessionGate.scheme(request))://\(host)/inbound/segment", "workspace": session.identity.workspaceId,
         ]
         return renderer.page("events", title: "Events", context: context, session: session.page, nav: "events")
     }
@@ -86,7 +88,8 @@ struct WebEventsController<Context: RequestContext>: Sendable {
     /// Rows of events newer than `after`, newest first; `X-Herald-Latest-Seq` says where to continue.
     private func rows(_ request: Request) async throws -> Response {
         guard let session = try await gate.session(request) else {
-            throw HeraldHTTPError.unauthorized("the session ended; sign in again")
+            // No WWW-Authenticate: the page's script handles this, a browser login prompt must not appear.
+            throw HeraldHTTPError(.unauthorized, "the session ended; sign in again")
         }
         let after = try QueryParameters(request).integer("after") ?? 0
         let events = try await store.events(workspace: session.identity.workspaceId, matching: EventQuery(after: after, limit: 200))

@@ -55,7 +55,7 @@ struct WebRunsController<Context: RequestContext>: Sendable {
         var context = Self.context(run)
         context["csrf"] = session.csrfToken
         context["steps"] = try await store.runHistory(runId: id).map { ["at": $0.at.iso8601, "step": String($0.step), "outcome": $0.outcome] }
-        context["messages"] = try await store.messages(workspace: session.identity.workspaceId).filter { $0.runId == id }.map(Self.context)
+        context["messages"] = try await store.messages(workspace: session.identity.workspaceId, runId: id).map(Self.context)
         return renderer.page("run", title: "Run #\(id)", context: context, session: session.page, nav: "runs", flash: flash)
     }
 

@@ -1,6 +1,7 @@
 import AutomationEngine
 import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 
@@ -11,7 +12,7 @@ struct WebSessionGate: Sendable {
     static let cookieName = "herald_session"
     /// The sign-in form's double-submit token.
     static let signInCookieName = "herald_sign_in"
-    /// Sessions last a working week; signing out ends one at once, revoking its key too.
+    /// Sessions last a week; signing out ends one at once, and so does revoking its key.
     static let lifetime: Duration = .seconds(7 * 86_400)
     let store: HeraldStore
 
@@ -22,13 +23,28 @@ struct WebSessionGate: Sendable {
     }
 
     /// The cookie that keeps a browser signed in.
-    static func cookie(value: String) -> Cookie {
-        Cookie(name: cookieName, value: value, maxAge: Int(lifetime.components.seconds), path: "/", secure: true, httpOnly: true, sameSite: .strict)
+    static func cookie(value: String, for request: Request) -> Cookie {
+        Cookie(name: cookieName, value: value, maxAge: Int(lifetime.components.seconds), path: "/",
+               secure: isSecureContext(request), httpOnly: true, sameSite: .strict)
     }
 
     /// A cookie that removes the session cookie.
-    static var expiredCookie: Cookie {
-        Cookie(name: cookieName, value: "", maxAge: 0, path: "/", secure: true, httpOnly: true, sameSite: .strict)
+    static func expiredCookie(for request: Request) -> Cookie {
+        Cookie(name: cookieName, value: "", maxAge: 0, path: "/", secure: isSecureContext(request), httpOnly: true, sameSite: .strict)
+    }
+
+    /// Whether browsers treat the page as a secure context, where `Secure` cookies work: HTTPS
+    /// (directly or behind a proxy that says so) or loopback. Over plain HTTP to another host a
+    /// `Secure` cookie would be dropped and nobody could sign in; the page warns there instead.
+    static func isSecureContext(_ request: Request) -> Bool {
+        if request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https" || request.head.scheme == "https" { return true }
+        let host = (request.head.authority ?? "").lowercased()
+        return host == "localhost" || host.hasPrefix("localhost:") || host.hasPrefix("127.") || host.hasPrefix("[::1]")
+    }
+
+    /// `https` when the page was reached over HTTPS (directly or through a proxy), else `http`.
+    static func scheme(_ request: Request) -> String {
+        request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https" || request.head.scheme == "https" ? "https" : "http"
     }
 
     /// Reads an `application/x-www-form-urlencoded` body into its fields.

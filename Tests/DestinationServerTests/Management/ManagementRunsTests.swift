@@ -74,6 +74,7 @@ struct ManagementRunsTests {
             #expect(try await herald.api("/api/messages?status=delivered&channel=inbox")["messages"]?.arrayValue?.count == 3)
             #expect(try await herald.api("/api/messages?status=undeliverable")["messages"] == [])
             #expect(try await herald.get("/api/messages?status=lost", auth: .bearer(herald.adminKey)).status == 400)
+            #expect(try await herald.get("/api/messages?cursor=run-999-step-0", auth: .bearer(herald.adminKey)).status == 400)
             let id = try #require(mine[0]["id"]?.stringValue)
             let message = try await herald.api("/api/messages/\(id)")
             #expect(message["history"]?.arrayValue?.map { $0["status"] } == ["sent", "delivered"])
@@ -169,7 +170,8 @@ struct ManagementRunsTests {
             #expect(real.json?["events"]?[0]?["started"] == ["confirm"])
             #expect(try await AutomationEndToEndTests.eventually { try await herald.store.messages(workspace: "default").count == 1 })
 
-            let again = try await herald.request(.POST, "/api/replay", body: "{}", auth: .bearer(herald.adminKey))
+            let again = try await herald.request(.POST, "/api/replay", auth: .bearer(herald.adminKey))  // no body: every field is optional
+            #expect(again.status == 200)
             #expect(again.json?["runsStarted"] == 0)
             #expect(again.json?["events"]?[0]?["explain"]?["mappings"]?[0]?["result"]?.stringValue?.contains("already started") == true)
             try await Task.sleep(for: .milliseconds(300))

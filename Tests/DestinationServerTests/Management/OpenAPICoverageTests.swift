@@ -39,6 +39,10 @@ struct OpenAPICoverageTests {
                 for operation in path.value.objectValue?.members ?? [] where methods.contains(operation.key) {
                     documented.insert("\(operation.key.uppercased()) \(Self.normalise(path.key))")
                     #expect(operation.value["responses"] != nil, "\(operation.key) \(path.key) documents no responses")
+                    if path.key.hasPrefix("/api/") && path.key != "/api/openapi.yaml" {
+                        #expect(operation.value["responses"]?["401"] != nil && operation.value["responses"]?["403"] != nil,
+                                "\(operation.key) \(path.key) must document 401 and 403")
+                    }
                 }
             }
             let routes = try Self.routerRoutes()
