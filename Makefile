@@ -2,7 +2,7 @@
 SWIFT ?= swift
 ARGS ?=
 
-.PHONY: deps build run test bench bench-spec clean
+.PHONY: deps build run test bench bench-spec bench-engine clean
 
 deps:
 	@scripts/install-deps.sh
@@ -24,8 +24,12 @@ bench-spec: deps
 	$(SWIFT) build -c release --product SpecBenchmark
 	.build/release/SpecBenchmark
 
+bench-engine: deps
+	$(SWIFT) build -c release --product EngineBenchmark
+	.build/release/EngineBenchmark
+
 # Load benchmarks with wrk; see BENCHMARKS.md for the figures and the machine.
-bench: bench-spec
+bench: bench-spec bench-engine
 	Benchmarks/load/bench.sh
 
 clean:

@@ -99,6 +99,16 @@ let package = Package(
             path: "Benchmarks/SpecBenchmark",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "EngineBenchmark",
+            dependencies: [
+                "AutomationEngine", "SegmentSpec", "HeraldTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/EngineBenchmark",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HeraldTestSupport",
             dependencies: ["SegmentSpec"],

@@ -11,6 +11,13 @@ public struct AutomationService: Service {
     private let idleInterval: Duration
     private let logger: Logger
 
+    /// Events per engine transaction when it keeps up, and at most when it is behind. The
+    /// engine costs several times what ingest costs per event on the single writer, so it
+    /// keeps up only with transactions as large as ingest's (`maximumEventsPerCommit`, 5,000):
+    /// under sustained overload ingest then slows down instead of the engine's lag growing.
+    static let smallestBatch = 64
+    static let largestBatch = 5_000
+
     public init(processor: EventProcessor, worker: RunWorker, deliverer: WebhookDeliverer, idleInterval: Duration = .milliseconds(100), logger: Logger) {
         self.processor = processor
         self.worker = worker
@@ -20,11 +27,16 @@ public struct AutomationService: Service {
     }
 
     public func run() async throws {
+        var processLimit = Self.smallestBatch
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             var busy = false
             do {
                 // Small transactions: ingest commits interleave with the engine's instead of queueing behind them.
-                busy = try await processor.processPending(limit: 64) > 0
+                // While the engine is behind (every pass fills its batch) the batch doubles, up to
+                // `largestBatch`, so it gets its share of the single writer under sustained ingest.
+                let processed = try await processor.processPending(limit: processLimit)
+                processLimit = processed == processLimit ? min(processLimit * 2, Self.largestBatch) : Self.smallestBatch
+                busy = processed > 0
                 busy = try await worker.executeDue() > 0 || busy
                 busy = try await deliverer.deliverDue() > 0 || busy
             } catch {

@@ -23,22 +23,46 @@ public final class EventProcessor: Sendable {
     }
 
     /// Processes up to `limit` events past the cursor in one transaction; returns how many.
+    ///
+    /// The events are first read and parsed on a reader connection, outside the single
+    /// writer (which ingest shares): the write transaction then reads them again and uses a
+    /// parsed event only when its stored text is unchanged, so the outcome is the same as
+    /// parsing inside the transaction.
     @discardableResult
     public func processPending(limit: Int = 500) async throws -> Int {
         let time = now()
         let ttl = cancellationTTL.wholeMilliseconds
+        let (pending, prepared) = try await store.writer.read { db -> (Int, [Int64: (raw: String, event: SegmentEvent)]) in
+            let cursor = try Int64.fetchOne(db, sql: "SELECT lastSeq FROM engineCursor WHERE id = 1") ?? 0
+            let rows = try Row.fetchAll(db, sql: "SELECT seq, type, raw FROM event WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [cursor, limit])
+            var prepared: [Int64: (raw: String, event: SegmentEvent)] = [:]
+            for row in rows {
+                let raw: String = row["raw"]
+                if let object = try? JSONParser.parse(raw).objectValue,
+                    let event = try? SegmentEvent(validating: object, defaultType: EventType(rawValue: row["type"]))
+                {
+                    prepared[row["seq"]] = (raw, event)
+                }
+            }
+            return (rows.count, prepared)
+        }
+        // Nothing was committed past the cursor when the reader looked: no write transaction.
+        guard pending > 0 else { return 0 }
         return try await store.writer.write { db in
             let cursor = try Int64.fetchOne(db, sql: "SELECT lastSeq FROM engineCursor WHERE id = 1") ?? 0
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM event WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [cursor, limit])
             guard let last = rows.last else { return 0 }
             var names = EventNameTally()
+            var configurations = ConfigurationsInTransaction()
+            let insertTrace = try db.cachedStatement(sql: "INSERT OR REPLACE INTO eventTrace (seq, workspaceId, trace) VALUES (?, ?, ?)")
             for row in rows {
                 let stored = StoredEvent(row: row)
                 names.count(stored)
-                let trace = try self.evaluate(stored, at: time, cancellationTTL: ttl, replay: false, db)
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO eventTrace (seq, workspaceId, trace) VALUES (?, ?, ?)",
-                    arguments: [stored.seq, stored.workspaceId, trace.json.encodedString()])
+                let parsed = prepared[stored.seq].flatMap { $0.raw == stored.raw ? $0.event : nil }
+                var trace = EventTrace()
+                try self.process(
+                    stored, parsed: parsed, at: time, cancellationTTL: ttl, replay: false, configurations: &configurations, trace: &trace, db)
+                try insertTrace.execute(arguments: [stored.seq, stored.workspaceId, trace.json.encodedString()])
             }
             try names.save(db)
             try db.execute(
@@ -48,6 +72,11 @@ public final class EventProcessor: Sendable {
         }
     }
 
+    /// The configuration in force per workspace, looked up once per transaction.
+    private struct ConfigurationsInTransaction {
+        var byWorkspace: [String: (version: Int, configuration: HeraldConfiguration)?] = [:]
+    }
+
     /// Evaluates one event inside the caller's transaction and returns its explain trace.
     ///
     /// - Parameter replay: re-evaluating a stored event (``Replayer``): profiles are not
@@ -55,24 +84,38 @@ public final class EventProcessor: Sendable {
     ///   started for this event is not started twice.
     func evaluate(_ stored: StoredEvent, at time: Timestamp, cancellationTTL: Int64? = nil, replay: Bool, _ db: Database) throws -> EventTrace {
         var trace = EventTrace()
-        try process(stored, at: time, cancellationTTL: cancellationTTL ?? self.cancellationTTL.wholeMilliseconds, replay: replay, trace: &trace, db)
+        var configurations = ConfigurationsInTransaction()
+        try process(
+            stored, parsed: nil, at: time, cancellationTTL: cancellationTTL ?? self.cancellationTTL.wholeMilliseconds, replay: replay,
+            configurations: &configurations, trace: &trace, db)
         return trace
     }
 
-    private func process(_ stored: StoredEvent, at time: Timestamp, cancellationTTL: Int64, replay: Bool, trace: inout EventTrace, _ db: Database) throws {
+    /// - Parameter parsed: the event already parsed from `stored.raw`, or nil to parse it here.
+    private func process(
+        _ stored: StoredEvent, parsed: SegmentEvent?, at time: Timestamp, cancellationTTL: Int64, replay: Bool,
+        configurations: inout ConfigurationsInTransaction, trace: inout EventTrace, _ db: Database
+    ) throws {
         guard stored.type != "delete" else {
             trace.summary = "the user's data was erased at ingest"
             return
         }
         // The stored type stands in for a body without one (sent to /v1/<call>).
-        guard let object = stored.json?.objectValue, let event = try? SegmentEvent(validating: object, defaultType: EventType(rawValue: stored.type)) else {
+        guard let event = parsed ?? stored.json?.objectValue.flatMap({ try? SegmentEvent(validating: $0, defaultType: EventType(rawValue: stored.type)) }) else {
             trace.summary = "the stored event could not be read again; nothing was done"
             return
         }
         let workspace = stored.workspaceId
         let profiles = ProfileStore(db: db, workspace: workspace, time: time)
         let recipient = replay ? try profiles.recipient(of: event) : try profiles.apply(event, trace: &trace)
-        guard let (version, configuration) = try configuration(for: workspace, db) else {
+        let inForce: (version: Int, configuration: HeraldConfiguration)?
+        if let known = configurations.byWorkspace[workspace] {
+            inForce = known
+        } else {
+            inForce = try configuration(for: workspace, db)
+            configurations.byWorkspace[workspace] = .some(inForce)
+        }
+        guard let (version, configuration) = inForce else {
             trace.summary = "no configuration applied to workspace \(workspace)"
             return
         }
@@ -133,11 +176,12 @@ public final class EventProcessor: Sendable {
                 {
                     state = "cancelled"
                 }
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO run (workspaceId, automation, configVersion, recipient, eventSeq, scope, token, state, nextStep, dueAt, createdAt, updatedAt)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
-                        """,
+                        """
+                ).execute(
                     arguments: [workspace, name, version, recipient ?? "", stored.seq, JSONValue.object(scope).encodedString(), token, state,
                                 time.millisecondsSince1970, time.millisecondsSince1970, time.millisecondsSince1970])
                 let runId = db.lastInsertedRowID
@@ -177,7 +221,7 @@ public final class EventProcessor: Sendable {
         return scope
     }
 
-    private func configuration(for workspace: String, _ db: Database) throws -> (Int, HeraldConfiguration)? {
+    private func configuration(for workspace: String, _ db: Database) throws -> (version: Int, configuration: HeraldConfiguration)? {
         // The version alone is a cheap index look-up; the YAML is read and parsed once per version.
         guard let version = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM configVersion WHERE workspaceId = ?", arguments: [workspace])
         else { return nil }

@@ -1,12 +1,14 @@
 public import Foundation
 import GRDB
 public import Logging
+import Mustache
 public import SegmentSpec
 import Synchronization
 
-/// Executes the due steps of pending runs, each step in its own transaction with its
-/// recorded outcome, so a restart resumes every run where it stopped and overdue steps run
-/// at once. Messages get a stable id (run + step): re-running a step never sends twice.
+/// Executes the due steps of pending runs, a batch of steps per transaction (each with its
+/// recorded outcome), so a restart resumes every run where it stopped and overdue steps run
+/// at once; a transaction commits all of its steps or none. Messages get a stable id
+/// (run + step): re-running a step never sends twice.
 ///
 /// Delivery here covers the `inbox` channel (stored in-app messages, delivered when
 /// stored) and `log` (written to the server log). A webhook message is recorded as `sent`
@@ -16,6 +18,8 @@ public final class RunWorker: Sendable {
     private let now: @Sendable () -> Timestamp
     private let logger: Logger
     private let configurations = Mutex<[String: HeraldConfiguration]>([:])
+    /// Subject and body templates, parsed once (nil: the template does not parse).
+    private let parsedTemplates = Mutex<[String: MustacheTemplate?]>([:])
 
     /// - Parameter now: the clock; tests pass one they move, so delays never sleep.
     public init(store: HeraldStore, logger: Logger = Logger(label: "herald.runs"), now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }) {
@@ -25,23 +29,46 @@ public final class RunWorker: Sendable {
     }
 
     /// Runs every step that is due now (a run's consecutive due steps included); returns how many steps ran.
+    ///
+    /// One write transaction claims up to `batchSize` due runs, oldest due first, and
+    /// executes their steps: one fsync for the whole batch instead of one per step. Each run
+    /// is read again just before its step (an earlier step of the batch may have cancelled
+    /// it), and a run whose next step is due at once continues in the same transaction.
     @discardableResult
-    public func executeDue(limit: Int = 200) async throws -> Int {
+    public func executeDue(limit: Int = 200, batchSize: Int = 200) async throws -> Int {
         var executed = 0
         while executed < limit {
             let time = now()
-            let ran = try await store.writer.write { db -> Bool in
-                guard let row = try Row.fetchOne(
-                    db, sql: "SELECT * FROM run WHERE state = 'pending' AND dueAt <= ? ORDER BY dueAt, id LIMIT 1",
-                    arguments: [time.millisecondsSince1970])
-                else { return false }
-                try self.executeStep(of: row, at: time, db)
-                return true
+            let budget = min(batchSize, limit - executed)
+            let ran: Int
+            do {
+                ran = try await store.writer.write { db in try self.executeBatch(at: time, budget: budget, db) }
+            } catch {
+                // A step that fails would roll its whole batch back: run one step at a time
+                // instead, so the steps before it still commit (and its error still surfaces).
+                ran = try await store.writer.write { db in try self.executeBatch(at: time, budget: 1, db) }
             }
-            guard ran else { break }
-            executed += 1
+            guard ran > 0 else { break }
+            executed += ran
         }
         return executed
+    }
+
+    /// Executes up to `budget` due steps at `time` inside the caller's transaction; returns how many ran.
+    private func executeBatch(at time: Timestamp, budget: Int, _ db: Database) throws -> Int {
+        let ms = time.millisecondsSince1970
+        let due = try Int64.fetchAll(
+            db.cachedStatement(sql: "SELECT id FROM run WHERE state = 'pending' AND dueAt <= ? ORDER BY dueAt, id LIMIT ?"),
+            arguments: [ms, budget])
+        let current = try db.cachedStatement(sql: "SELECT * FROM run WHERE id = ? AND state = 'pending' AND dueAt <= ?")
+        var ran = 0
+        for id in due {
+            while ran < budget, let run = try Row.fetchOne(current, arguments: [id, ms]) {
+                try executeStep(of: run, at: time, db)
+                ran += 1
+            }
+        }
+        return ran
     }
 
     private func automation(workspace: String, version: Int, name: String, _ db: Database) throws -> HeraldConfiguration.Automation? {
@@ -69,28 +96,29 @@ public final class RunWorker: Sendable {
         let version: Int = run["configVersion"]
         let index: Int = run["nextStep"]
         let recipient: String = run["recipient"]
-        var scope = (try? JSONParser.parse(run["scope"] as String).objectValue) ?? JSONObject()
         let ms = time.millisecondsSince1970
         func record(_ outcome: String) throws {
             // Step history: an append-only log of what each step did.
-            try db.execute(sql: "INSERT INTO runStep (runId, step, outcome, at) VALUES (?, ?, ?, ?)", arguments: [id, index, outcome, ms])
+            try db.cachedStatement(sql: "INSERT INTO runStep (runId, step, outcome, at) VALUES (?, ?, ?, ?)").execute(arguments: [id, index, outcome, ms])
         }
         func advance(dueAt: Int64? = nil) throws {
-            try db.execute(sql: "UPDATE run SET nextStep = nextStep + 1, dueAt = ?, updatedAt = ? WHERE id = ?", arguments: [dueAt ?? ms, ms, id])
+            try db.cachedStatement(sql: "UPDATE run SET nextStep = nextStep + 1, dueAt = ?, updatedAt = ? WHERE id = ?").execute(arguments: [dueAt ?? ms, ms, id])
         }
         guard let automation = try automation(workspace: workspace, version: version, name: run["automation"], db) else {
             let name: String = run["automation"]
             try record("automation `\(name)` is missing from configuration version \(version); run stopped")
-            try db.execute(sql: "UPDATE run SET state = 'failed', updatedAt = ? WHERE id = ?", arguments: [ms, id])
+            try db.cachedStatement(sql: "UPDATE run SET state = 'failed', updatedAt = ? WHERE id = ?").execute(arguments: [ms, id])
             return
         }
         guard index < automation.steps.count else {
             try record("completed")
-            try db.execute(sql: "UPDATE run SET state = 'completed', updatedAt = ? WHERE id = ?", arguments: [ms, id])
+            try db.cachedStatement(sql: "UPDATE run SET state = 'completed', updatedAt = ? WHERE id = ?").execute(arguments: [ms, id])
             return
         }
+        var scope = (try? JSONParser.parse(run["scope"] as String).objectValue) ?? JSONObject()
         // The profile may have changed since the run started: conditions and templates see it as it is now.
-        if let traits = try String.fetchOne(db, sql: "SELECT traits FROM profile WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, recipient])
+        if let traits = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT traits FROM profile WHERE workspaceId = ? AND profileId = ?"), arguments: [workspace, recipient])
             .flatMap({ try? JSONParser.parse($0).objectValue })
         {
             scope["profile"] = .object(traits)
@@ -160,14 +188,15 @@ public final class RunWorker: Sendable {
     private func send(runId: Int64, step: Int, workspace: String, version: Int, recipient: String, template name: String,
                       channelOverride: String?, scope: JSONObject, at ms: Int64, _ db: Database) throws -> String {
         let messageId = "run-\(runId)-step-\(step)"
-        if try String.fetchOne(db, sql: "SELECT status FROM message WHERE id = ?", arguments: [messageId]) != nil {
+        if try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM message WHERE id = ?"), arguments: [messageId]) != nil {
             return "message \(messageId) already exists; not sent again"
         }
         let template = templates(workspace: workspace, version: version).first { $0.name == name }
         let channelName = channelOverride ?? template?.channel
         let channel = channels(workspace: workspace, version: version).first { $0.name == channelName }
-        let subject = template?.subject.flatMap { TemplateRenderer.render($0, scope: scope) }
-        let body = template.flatMap { TemplateRenderer.render($0.body, scope: scope) }
+        let context = JSONValue.object(scope).mustacheContext
+        let subject = template?.subject.flatMap { render($0, context: context) }
+        let body = template.flatMap { render($0.body, context: context) }
         var status: String
         var reason: String?
         switch channel?.kind {
@@ -191,18 +220,31 @@ public final class RunWorker: Sendable {
             status = "sent"
             reason = "queued for the webhook"
         }
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO message (id, workspaceId, runId, recipient, channel, channelType, template, subject, body, status, createdAt, updatedAt, nextAttemptAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [messageId, workspace, runId, recipient, channelName, channel?.kind.typeName, name, subject, body, status, ms, ms,
                         status == "sent" ? ms : nil])
         if status == "delivered" {
-            try db.execute(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, 'sent', NULL, ?)", arguments: [messageId, ms])
+            try db.cachedStatement(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, 'sent', NULL, ?)").execute(arguments: [messageId, ms])
         }
-        try db.execute(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, ?, ?, ?)", arguments: [messageId, status, reason, ms])
+        try db.cachedStatement(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, ?, ?, ?)").execute(arguments: [messageId, status, reason, ms])
         return "message \(messageId) \(status)" + (reason.map { ": \($0)" } ?? "")
+    }
+
+    /// What `TemplateRenderer.render` gives, with the template parsed only the first time.
+    private func render(_ text: String, context: Any) -> String? {
+        let parsed = parsedTemplates.withLock { cache -> MustacheTemplate? in
+            if let known = cache[text] { return known }
+            if cache.count >= 10_000 { cache.removeAll() }  // templates of many configuration versions
+            let parsed = try? MustacheTemplate(string: text)
+            cache[text] = .some(parsed)
+            return parsed
+        }
+        return parsed?.render(context)
     }
 
     /// Renders every string of `patch` as a template (`"{{data.order_id}}"`).
