@@ -68,6 +68,24 @@ struct RunWorkerTests {
         #expect(try await engine.store.messages(workspace: "default", recipient: "boss").map(\.template) == ["welcome"])
     }
 
+    @Test("a cancel step stops another run that is due in the same batch")
+    func cancelWithinOneBatch() async throws {
+        let clock = TestClock(start: EngineHarness.now)
+        let (engine, worker) = try await Self.engine(clock: clock)
+        try await engine.send(#"{"type":"track","event":"Order Completed","userId":"u-5","properties":{"order_id":"o-5","revenue":9,"currency":"usd"}}"#)
+        #expect(try await worker.executeDue() == 1)  // the order confirmation waits 10 minutes
+        clock.advance(.seconds(5 * 60))
+        // The refund clean-up is started (due now) but the worker does not run yet.
+        try await engine.send(#"{"type":"track","event":"Refund Requested","userId":"u-5","properties":{"order_id":"o-5"}}"#)
+        clock.advance(.seconds(5 * 60))
+        // Both are due now; the clean-up is older, so it runs first in the batch and cancels the confirmation.
+        try await worker.executeDue()
+        let runs = try await engine.store.runs(workspace: "default")
+        #expect(runs.map(\.automation) == ["order-confirmation", "refund-cleanup"])
+        #expect(runs.map(\.state) == ["cancelled", "completed"])
+        #expect(try await engine.store.messages(workspace: "default").isEmpty)
+    }
+
     @Test("order confirmation: after 10 minutes to the inbox, then update-profile renders its values")
     func orderConfirmation() async throws {
         let clock = TestClock(start: EngineHarness.now)

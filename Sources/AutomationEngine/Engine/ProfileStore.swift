@@ -9,26 +9,25 @@ struct ProfileStore {
 
     /// The profile id an id is known as (following aliases), or the id itself.
     func resolve(_ id: String) throws -> String {
-        try String.fetchOne(db, sql: "SELECT profileId FROM profileAlias WHERE workspaceId = ? AND alias = ?", arguments: [workspace, id]) ?? id
+        try String.fetchOne(db.cachedStatement(sql: "SELECT profileId FROM profileAlias WHERE workspaceId = ? AND alias = ?"), arguments: [workspace, id]) ?? id
     }
 
     func traits(of profileId: String) throws -> JSONObject? {
-        try String.fetchOne(db, sql: "SELECT traits FROM profile WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, profileId])
+        try String.fetchOne(db.cachedStatement(sql: "SELECT traits FROM profile WHERE workspaceId = ? AND profileId = ?"), arguments: [workspace, profileId])
             .flatMap { try? JSONParser.parse($0).objectValue }
     }
 
     func groupTraits(of groupId: String) throws -> JSONObject? {
-        try String.fetchOne(db, sql: "SELECT traits FROM groupRecord WHERE workspaceId = ? AND groupId = ?", arguments: [workspace, groupId])
+        try String.fetchOne(db.cachedStatement(sql: "SELECT traits FROM groupRecord WHERE workspaceId = ? AND groupId = ?"), arguments: [workspace, groupId])
             .flatMap { try? JSONParser.parse($0).objectValue }
     }
 
     private func save(_ profileId: String, userId: String?, traits: JSONObject) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO profile (workspaceId, profileId, userId, traits, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (workspaceId, profileId) DO UPDATE SET traits = excluded.traits, updatedAt = excluded.updatedAt,
-                    userId = COALESCE(excluded.userId, profile.userId)
-                """,
+        try db.cachedStatement(sql: """
+            INSERT INTO profile (workspaceId, profileId, userId, traits, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (workspaceId, profileId) DO UPDATE SET traits = excluded.traits, updatedAt = excluded.updatedAt,
+                userId = COALESCE(excluded.userId, profile.userId)
+            """).execute(
             arguments: [workspace, profileId, userId, JSONValue.object(traits).encodedString(), time.millisecondsSince1970, time.millisecondsSince1970])
     }
 

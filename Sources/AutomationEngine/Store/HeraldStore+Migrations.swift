@@ -219,6 +219,10 @@ extension HeraldStore {
                 }
             }
         }
+        migrator.registerMigration("v9: profile look-ups by profile id (alias merges, memberships, erasure)") { db in
+            try db.create(index: "profileAlias_profile", on: "profileAlias", columns: ["workspaceId", "profileId"])
+            try db.create(index: "membership_profile", on: "membership", columns: ["workspaceId", "profileId"])
+        }
         return migrator
     }
 
