@@ -9,7 +9,7 @@ struct ProfileStore {
 
     /// The profile id an id is known as (following aliases), or the id itself.
     func resolve(_ id: String) throws -> String {
-        try String.fetchOne(db.cachedStatement(sql: "SELECT profileId FROM profileAlias WHERE workspaceId = ? AND alias = ?"), arguments: [workspace, id]) ?? id
+        try HeraldStore.resolveProfile(workspace: workspace, id: id, db)
     }
 
     func traits(of profileId: String) throws -> JSONObject? {

@@ -116,11 +116,9 @@ public final class RunWorker: Sendable {
             return
         }
         var scope = (try? JSONParser.parse(run["scope"] as String).objectValue) ?? JSONObject()
+        let profiles = ProfileStore(db: db, workspace: workspace, time: time)
         // The profile may have changed since the run started: conditions and templates see it as it is now.
-        if let traits = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT traits FROM profile WHERE workspaceId = ? AND profileId = ?"), arguments: [workspace, recipient])
-            .flatMap({ try? JSONParser.parse($0).objectValue })
-        {
+        if let traits = try profiles.traits(of: recipient) {
             scope["profile"] = .object(traits)
         }
         let step = automation.steps[index]
@@ -154,8 +152,7 @@ public final class RunWorker: Sendable {
             try advance()
         case .updateProfile(let patch):
             let rendered = Self.render(patch, scope: scope)
-            let current = try String.fetchOne(db, sql: "SELECT traits FROM profile WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, recipient])
-                .flatMap { try? JSONParser.parse($0).objectValue } ?? JSONObject()
+            let current = try profiles.traits(of: recipient) ?? JSONObject()
             try db.execute(
                 sql: """
                     INSERT INTO profile (workspaceId, profileId, userId, traits, createdAt, updatedAt) VALUES (?, ?, NULL, ?, ?, ?)
@@ -170,11 +167,9 @@ public final class RunWorker: Sendable {
             var to = recipient
             if let recipientOverride {
                 let rendered = (TemplateRenderer.render(recipientOverride, scope: scope) ?? "").trimmingCharacters(in: .whitespaces)
-                to = rendered.isEmpty ? "" : try HeraldStore.resolveProfile(workspace: workspace, id: rendered, db)
+                to = rendered.isEmpty ? "" : try profiles.resolve(rendered)
                 if !to.isEmpty, to != recipient {
-                    let traits = try String.fetchOne(db, sql: "SELECT traits FROM profile WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, to])
-                        .flatMap { try? JSONParser.parse($0).objectValue }
-                    scope["profile"] = .object(traits ?? JSONObject())
+                    scope["profile"] = .object(try profiles.traits(of: to) ?? JSONObject())
                 }
             }
             let outcome = try send(runId: id, step: index, workspace: workspace, version: version, recipient: to,

@@ -12,7 +12,7 @@ extension HeraldStore {
         var ids = Set([event.userId, event.anonymousId].compactMap { $0 })
         // Every id the user is known by: aliases pointing at their profile, and the profile itself.
         for id in ids {
-            let profileId = try String.fetchOne(db, sql: "SELECT profileId FROM profileAlias WHERE workspaceId = ? AND alias = ?", arguments: [workspace, id]) ?? id
+            let profileId = try resolveProfile(workspace: workspace, id: id, db)
             ids.insert(profileId)
             ids.formUnion(try String.fetchAll(db, sql: "SELECT alias FROM profileAlias WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, profileId]))
         }

@@ -32,17 +32,19 @@ public struct GroupRecord: Sendable, Hashable {
 extension HeraldStore {
     /// The profile known by `id` (its own id or any alias), or nil.
     public func profile(workspace: String, id: String) async throws -> ProfileRecord? {
-        try await writer.read { db in
-            let profileId = try Self.resolveProfile(workspace: workspace, id: id, db)
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM profile WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, profileId])
-            else { return nil }
-            return ProfileRecord(
-                id: profileId, userId: row["userId"],
-                traits: (try? JSONParser.parse(row["traits"] as String).objectValue) ?? JSONObject(),
-                aliases: try String.fetchAll(db, sql: "SELECT alias FROM profileAlias WHERE workspaceId = ? AND profileId = ? ORDER BY alias", arguments: [workspace, profileId]),
-                groups: try String.fetchAll(db, sql: "SELECT groupId FROM membership WHERE workspaceId = ? AND profileId = ? ORDER BY groupId", arguments: [workspace, profileId]),
-                createdAt: Timestamp(millisecondsSince1970: row["createdAt"]), updatedAt: Timestamp(millisecondsSince1970: row["updatedAt"]))
-        }
+        try await writer.read { db in try Self.profile(workspace: workspace, id: id, db) }
+    }
+
+    private static func profile(workspace: String, id: String, _ db: Database) throws -> ProfileRecord? {
+        let profileId = try resolveProfile(workspace: workspace, id: id, db)
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM profile WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, profileId])
+        else { return nil }
+        return ProfileRecord(
+            id: profileId, userId: row["userId"],
+            traits: (try? JSONParser.parse(row["traits"] as String).objectValue) ?? JSONObject(),
+            aliases: try String.fetchAll(db, sql: "SELECT alias FROM profileAlias WHERE workspaceId = ? AND profileId = ? ORDER BY alias", arguments: [workspace, profileId]),
+            groups: try String.fetchAll(db, sql: "SELECT groupId FROM membership WHERE workspaceId = ? AND profileId = ? ORDER BY groupId", arguments: [workspace, profileId]),
+            createdAt: Timestamp(millisecondsSince1970: row["createdAt"]), updatedAt: Timestamp(millisecondsSince1970: row["updatedAt"]))
     }
 
     /// A profile's traits (following aliases), or nil when there is no such profile.
@@ -64,14 +66,10 @@ extension HeraldStore {
 
     /// The profiles of these ids that exist, in the order given.
     public func profiles(workspace: String, ids: [String]) async throws -> [ProfileRecord] {
-        var found: [ProfileRecord] = []
-        for id in ids {
-            if let profile = try await profile(workspace: workspace, id: id) { found.append(profile) }
-        }
-        return found
+        try await writer.read { db in try ids.compactMap { try Self.profile(workspace: workspace, id: $0, db) } }
     }
 
     static func resolveProfile(workspace: String, id: String, _ db: Database) throws -> String {
-        try String.fetchOne(db, sql: "SELECT profileId FROM profileAlias WHERE workspaceId = ? AND alias = ?", arguments: [workspace, id]) ?? id
+        try String.fetchOne(db.cachedStatement(sql: "SELECT profileId FROM profileAlias WHERE workspaceId = ? AND alias = ?"), arguments: [workspace, id]) ?? id
     }
 }

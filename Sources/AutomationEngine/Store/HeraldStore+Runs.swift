@@ -148,10 +148,11 @@ extension HeraldStore {
 
     /// Cancels every pending run with this token and keeps the token in force for `ttl`, so
     /// a run created shortly after (an event that was still in flight) is stopped too, the
-    /// way a `cancel:` mapping does. Returns the cancelled runs' ids.
-    public func cancelRuns(workspace: String, token: String, ttl: Duration, now: Timestamp) async throws -> [Int64] {
+    /// way a `cancel:` mapping does. Returns the cancelled runs' ids and when the token lapses.
+    public func cancelRuns(workspace: String, token: String, ttl: Duration, now: Timestamp) async throws -> (cancelled: [Int64], inForceUntil: Timestamp) {
         let ms = now.millisecondsSince1970
-        return try await writer.write { db in
+        let until = ms + ttl.wholeMilliseconds
+        let ids = try await writer.write { db in
             let ids = try Int64.fetchAll(db, sql: "SELECT id FROM run WHERE workspaceId = ? AND token = ? AND state = 'pending' ORDER BY id", arguments: [workspace, token])
             for id in ids {
                 try db.execute(sql: "UPDATE run SET state = 'cancelled', updatedAt = ? WHERE id = ?", arguments: [ms, id])
@@ -161,8 +162,9 @@ extension HeraldStore {
             }
             try db.execute(
                 sql: "INSERT INTO cancellation (workspaceId, token, until) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET until = excluded.until",
-                arguments: [workspace, token, ms + ttl.wholeMilliseconds])
+                arguments: [workspace, token, until])
             return ids
         }
+        return (ids, Timestamp(millisecondsSince1970: until))
     }
 }

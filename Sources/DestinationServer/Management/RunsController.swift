@@ -72,11 +72,11 @@ struct RunsController<Context: RequestContext>: Sendable {
         guard let token = body["token"]?.stringValue, !token.isEmpty else {
             throw HeraldHTTPError.badRequest("send `{\"token\": \"...\"}`: the cancellation token of the runs to cancel (e.g. \"order-1234\")")
         }
-        let ids = try await store.cancelRuns(workspace: identity.workspaceId, token: token, ttl: cancellationTTL, now: Timestamp(Date()))
+        let result = try await store.cancelRuns(workspace: identity.workspaceId, token: token, ttl: cancellationTTL, now: Timestamp(Date()))
         return JSONResponse.make(body: [
             "token": .string(token),
-            "cancelled": .array(ids.map { .number(JSONNumber($0)) }),
-            "inForceUntil": .string(Timestamp(millisecondsSince1970: Timestamp(Date()).millisecondsSince1970 + cancellationTTL.wholeMilliseconds).iso8601),
+            "cancelled": .array(result.cancelled.map { .number(JSONNumber($0)) }),
+            "inForceUntil": .string(result.inForceUntil.iso8601),
         ])
     }
 
