@@ -71,11 +71,11 @@ struct TemporaryDatabase {
 }
 
 /// The engine as the server runs it (`buildApplication`): one AutomationService loop.
-func startEngine(_ store: HeraldStore) -> Task<Void, Never> {
+func startEngine(_ store: HeraldStore, handoff: ParsedEventHandoff? = nil) -> Task<Void, Never> {
     var logger = Logger(label: "herald.bench")
     logger.logLevel = .warning
     let service = AutomationService(
-        processor: EventProcessor(store: store), worker: RunWorker(store: store, logger: logger),
+        processor: EventProcessor(store: store, handoff: handoff), worker: RunWorker(store: store, logger: logger),
         deliverer: WebhookDeliverer(store: store, logger: logger), logger: logger)
     return Task { try? await service.run() }
 }
@@ -182,9 +182,10 @@ func measureIngest(pool: [IngestEvent], configuration: String?, appenders: Int, 
     let store = database.store
     let key = try await store.createKey(workspace: workspace, scope: .ingest)
     if let configuration { try await store.applyConfiguration(yaml: configuration, workspace: workspace) }
-    let writer = GroupCommitWriter(store: store)
+    let handoff = ParsedEventHandoff()
+    let writer = GroupCommitWriter(store: store, handoff: handoff)
     let writerTask = Task { try? await writer.run() }
-    let engine = startEngine(store)
+    let engine = startEngine(store, handoff: handoff)
     let lagQuery = """
         SELECT COALESCE((SELECT MAX(seq) FROM event), 0), COALESCE((SELECT lastSeq FROM engineCursor WHERE id = 1), 0)
         """

@@ -23,13 +23,15 @@ public func buildApplication(
     var writerOptions = GroupCommitWriter.Options()
     writerOptions.queueCapacity = configuration.ingestQueueCapacity
     writerOptions.dedupWindow = configuration.dedupWindow
-    let writer = GroupCommitWriter(store: store, options: writerOptions) { events, duration in
+    // Events the writer commits reach the engine already parsed.
+    let handoff = ParsedEventHandoff()
+    let writer = GroupCommitWriter(store: store, options: writerOptions, handoff: handoff) { events, duration in
         metrics.recordCommit(events: events, duration: duration)
     }
     let router = buildRouter(configuration, store: store, writer: writer, metrics: metrics)
     let pruner = DedupPruner(store: store, window: configuration.dedupWindow, logger: logger)
     let automation = AutomationService(
-        processor: EventProcessor(store: store, cancellationTTL: configuration.cancellationTTL), worker: RunWorker(store: store, logger: logger),
+        processor: EventProcessor(store: store, cancellationTTL: configuration.cancellationTTL, handoff: handoff), worker: RunWorker(store: store, logger: logger),
         deliverer: WebhookDeliverer(store: store, logger: logger), logger: logger)
     return Application(
         router: router,

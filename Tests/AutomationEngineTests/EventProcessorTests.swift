@@ -13,13 +13,16 @@ struct EngineHarness {
 
     static let now = Timestamp(millisecondsSince1970: 1_795_000_000_000)  // 2026-11-18
 
-    static func make(store given: HeraldStore? = nil, clock: TestClock? = nil) async throws -> EngineHarness {
+    /// - Parameter handoff: whether the writer hands parsed events to the engine, as in the
+    ///   server (else the engine reads and parses every event from the log).
+    static func make(store given: HeraldStore? = nil, clock: TestClock? = nil, handoff: Bool = true) async throws -> EngineHarness {
         let store = try given ?? HeraldStore.inMemory()
         let key = try await store.createKey(workspace: "default", scope: .ingest)
         try await store.applyConfiguration(yaml: try FixtureFiles.text("herald.yaml"), workspace: "default", environment: ["EMAIL_HOOK_SECRET": "x"])
-        let writer = GroupCommitWriter(store: store)
+        let parsed = handoff ? ParsedEventHandoff() : nil
+        let writer = GroupCommitWriter(store: store, handoff: parsed)
         Task { try await writer.run() }
-        let processor = EventProcessor(store: store, now: { clock?.now ?? now })
+        let processor = EventProcessor(store: store, handoff: parsed, now: { clock?.now ?? now })
         return EngineHarness(store: store, writer: writer, keyHash: key.secret.hash, processor: processor)
     }
 
@@ -115,6 +118,43 @@ struct EventProcessorTests {
         #expect(group.traits["name"] == "Initech")
         #expect(group.traits["plan"] == "enterprise")
         #expect(group.members == ["u-5"])
+    }
+
+    @Test("events handed over parsed by the writer are processed exactly as events read back from the log")
+    func handoffMatchesTheLog() async throws {
+        let script = [
+            #"{"type":"identify","userId":"u-h","anonymousId":"anon-h","traits":{"email":"h@example.com","first_name":"Ha"}}"#,
+            #"{"type":"track","userId":"u-h","event":"Order Completed","properties":{"total":120,"currency":"usd"}}"#,
+            #"{"type":"track","anonymousId":"anon-h","event":"Order Completed","properties":{"total":3}}"#,
+            #"{"type":"group","userId":"u-h","groupId":"g-h","traits":{"plan":"pro"}}"#,
+            #"{"type":"page","userId":"u-h","name":"Pricing","properties":{"path":"/pricing"}}"#,
+            #"{"event":"No Type","userId":"u-h"}"#,
+        ]
+        var outcomes: [[JSONValue]] = []
+        for handoff in [true, false] {
+            let engine = try await EngineHarness.make(handoff: handoff)
+            var traces: [JSONValue] = []
+            for json in script {
+                let object = try #require(try JSONParser.parse(json).objectValue)
+                // The last one has no type, as sent to /v1/track: the stored type stands in.
+                let event = try SegmentEvent(validating: object, defaultType: object["type"] == nil ? .track : nil)
+                let entry = IngestEvent(event: event, raw: Array(json.utf8), workspaceId: "default", receivedAt: EngineHarness.now)
+                guard case .accepted(let seq) = try await engine.writer.append([entry], keyHash: engine.keyHash).first else {
+                    Issue.record("not accepted: \(json)")
+                    continue
+                }
+                traces.append(.number(JSONNumber(seq)))
+            }
+            #expect(try await engine.processor.processPending() == script.count)
+            for case .number(let seq) in traces {
+                traces.append(try await engine.trace(Int64(seq.description)!))
+            }
+            traces.append(.object(try #require(try await engine.store.profileTraits(workspace: "default", id: "anon-h"))))
+            traces.append(.number(JSONNumber(try await engine.store.runs(workspace: "default").count)))
+            outcomes.append(traces)
+        }
+        #expect(outcomes[0] == outcomes[1])
+        #expect(outcomes[0].count == 2 * script.count + 2)
     }
 
     @Test("each event is processed exactly once, however often the engine runs")

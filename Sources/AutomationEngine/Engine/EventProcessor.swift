@@ -13,52 +13,72 @@ public final class EventProcessor: Sendable {
     private let store: HeraldStore
     private let now: @Sendable () -> Timestamp
     private let configurations = Mutex<[String: (version: Int, configuration: HeraldConfiguration)]>([:])
+    private let handoff: ParsedEventHandoff?
 
     /// - Parameters:
+    ///   - handoff: events the server's ``GroupCommitWriter`` appended, already parsed.
     ///   - now: the clock; tests pass a fixed one.
-    public init(store: HeraldStore, cancellationTTL: Duration = .seconds(24 * 3600), now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }) {
+    public init(
+        store: HeraldStore, cancellationTTL: Duration = .seconds(24 * 3600), handoff: ParsedEventHandoff? = nil,
+        now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
+    ) {
         self.store = store
+        self.handoff = handoff
         self.cancellationTTL = cancellationTTL
         self.now = now
     }
 
     /// Processes up to `limit` events past the cursor in one transaction; returns how many.
     ///
-    /// The events are first read and parsed on a reader connection, outside the single
-    /// writer (which ingest shares): the write transaction then reads them again and uses a
-    /// parsed event only when its stored text is unchanged, so the outcome is the same as
-    /// parsing inside the transaction.
+    /// The events are first gathered outside the single writer (which ingest shares): taken
+    /// from the hand-off when the group-commit writer left them there, else read and parsed
+    /// on a reader connection. The write transaction then lists the positions past the
+    /// cursor again and uses a gathered event for each position it finds (log rows are never
+    /// changed, and positions are never reused), reading and parsing inside it only what
+    /// was appended meanwhile. The outcome is the same as reading everything inside it.
     @discardableResult
     public func processPending(limit: Int = 500) async throws -> Int {
         let time = now()
         let ttl = cancellationTTL.wholeMilliseconds
-        let (pending, prepared) = try await store.writer.read { db -> (Int, [Int64: (raw: String, event: SegmentEvent)]) in
-            let cursor = try Int64.fetchOne(db, sql: "SELECT lastSeq FROM engineCursor WHERE id = 1") ?? 0
-            let rows = try Row.fetchAll(db, sql: "SELECT seq, type, raw FROM event WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [cursor, limit])
-            var prepared: [Int64: (raw: String, event: SegmentEvent)] = [:]
-            for row in rows {
-                let raw: String = row["raw"]
-                if let object = try? JSONParser.parse(raw).objectValue,
-                    let event = try? SegmentEvent(validating: object, defaultType: EventType(rawValue: row["type"]))
-                {
-                    prepared[row["seq"]] = (raw, event)
+        let handoff = self.handoff
+        let gathered = try await store.writer.read { db -> [Int64: (stored: StoredEvent, event: SegmentEvent?)] in
+            let seqs = try Self.pendingPositions(limit: limit, db)
+            var gathered: [Int64: (stored: StoredEvent, event: SegmentEvent?)] = [:]
+            let handed = handoff?.take(seqs) ?? [:]
+            let missing = seqs.filter { handed[$0] == nil }
+            for (seq, entry) in handed { gathered[seq] = (entry.stored, entry.event) }
+            // Positions are few and increasing: one range read covers the missing ones.
+            if let first = missing.first, let last = missing.last {
+                let rows = try Row.fetchCursor(db, sql: "SELECT * FROM event WHERE seq BETWEEN ? AND ?", arguments: [first, last])
+                let wanted = Set(missing)
+                while let row = try rows.next() {
+                    let stored = StoredEvent(row: row)
+                    guard wanted.contains(stored.seq) else { continue }
+                    gathered[stored.seq] = (stored, Self.parse(stored))
                 }
             }
-            return (rows.count, prepared)
+            return gathered
         }
         // Nothing was committed past the cursor when the reader looked: no write transaction.
-        guard pending > 0 else { return 0 }
+        guard !gathered.isEmpty else { return 0 }
         return try await store.writer.write { db in
-            let cursor = try Int64.fetchOne(db, sql: "SELECT lastSeq FROM engineCursor WHERE id = 1") ?? 0
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM event WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [cursor, limit])
-            guard let last = rows.last else { return 0 }
+            let seqs = try Self.pendingPositions(limit: limit, db)
+            guard let last = seqs.last else { return 0 }
             var names = EventNameTally()
             var configurations = ConfigurationsInTransaction()
             let insertTrace = try db.cachedStatement(sql: "INSERT OR REPLACE INTO eventTrace (seq, workspaceId, trace) VALUES (?, ?, ?)")
-            for row in rows {
-                let stored = StoredEvent(row: row)
+            let readEvent = try db.cachedStatement(sql: "SELECT * FROM event WHERE seq = ?")
+            for seq in seqs {
+                let stored: StoredEvent
+                let parsed: SegmentEvent?
+                if let known = gathered[seq] {
+                    (stored, parsed) = known
+                } else {
+                    guard let row = try Row.fetchOne(readEvent, arguments: [seq]) else { continue }
+                    stored = StoredEvent(row: row)
+                    parsed = Self.parse(stored)
+                }
                 names.count(stored)
-                let parsed = prepared[stored.seq].flatMap { $0.raw == stored.raw ? $0.event : nil }
                 var trace = EventTrace()
                 try self.process(
                     stored, parsed: parsed, at: time, cancellationTTL: ttl, replay: false, configurations: &configurations, trace: &trace, db)
@@ -67,9 +87,21 @@ public final class EventProcessor: Sendable {
             try names.save(db)
             try db.execute(
                 sql: "INSERT INTO engineCursor (id, lastSeq) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET lastSeq = excluded.lastSeq",
-                arguments: [last["seq"] as Int64])
-            return rows.count
+                arguments: [last])
+            return seqs.count
         }
+    }
+
+    /// The next `limit` positions of the log past the engine's cursor, in order.
+    private static func pendingPositions(limit: Int, _ db: Database) throws -> [Int64] {
+        let cursor = try Int64.fetchOne(db, sql: "SELECT lastSeq FROM engineCursor WHERE id = 1") ?? 0
+        return try Int64.fetchAll(db, sql: "SELECT seq FROM event WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [cursor, limit])
+    }
+
+    /// The stored event validated again (the stored type stands in for a body without one).
+    private static func parse(_ stored: StoredEvent) -> SegmentEvent? {
+        guard let object = try? JSONParser.parse(stored.raw).objectValue else { return nil }
+        return try? SegmentEvent(validating: object, defaultType: EventType(rawValue: stored.type))
     }
 
     /// The configuration in force per workspace, looked up once per transaction.
@@ -101,7 +133,7 @@ public final class EventProcessor: Sendable {
             return
         }
         // The stored type stands in for a body without one (sent to /v1/<call>).
-        guard let event = parsed ?? stored.json?.objectValue.flatMap({ try? SegmentEvent(validating: $0, defaultType: EventType(rawValue: stored.type)) }) else {
+        guard let event = parsed ?? Self.parse(stored) else {
             trace.summary = "the stored event could not be read again; nothing was done"
             return
         }

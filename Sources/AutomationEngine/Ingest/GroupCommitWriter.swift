@@ -1,5 +1,6 @@
 public import Foundation
 import GRDB
+import SegmentSpec
 public import ServiceLifecycle
 import Synchronization
 
@@ -43,12 +44,17 @@ public final class GroupCommitWriter: Service, Sendable {
     private let store: HeraldStore
     private let options: Options
     private let observer: CommitObserver?
+    private let handoff: ParsedEventHandoff?
     private let state = Mutex(State())
 
     /// A writer appending to `store`.
-    public init(store: HeraldStore, options: Options = Options(), observer: CommitObserver? = nil) {
+    ///
+    /// - Parameter handoff: where committed events are handed to the engine's
+    ///   ``EventProcessor`` so it does not parse them again; nil when no engine runs beside it.
+    public init(store: HeraldStore, options: Options = Options(), handoff: ParsedEventHandoff? = nil, observer: CommitObserver? = nil) {
         self.store = store
         self.options = options
+        self.handoff = handoff
         self.observer = observer
     }
 
@@ -167,6 +173,7 @@ public final class GroupCommitWriter: Service, Sendable {
         observer?(work.reduce(0) { $0 + $1.events.count }, clock.now - start)
         switch results {
         case .success(let outcomes):
+            if let handoff { handoff.offer(Self.committedEntries(batch, outcomes)) }
             for (submission, outcome) in zip(batch, outcomes) {
                 submission.continuation.resume(with: outcome.mapError { $0 as any Error })
             }
@@ -176,5 +183,20 @@ public final class GroupCommitWriter: Service, Sendable {
                 submission.continuation.resume(throwing: IngestError.storeUnavailable(reason))
             }
         }
+    }
+
+    /// The events a commit appended, in log order; erasure requests are not handed on (the
+    /// log keeps only a record without personal data for them).
+    private static func committedEntries(_ batch: [Submission], _ outcomes: [Result<[AppendOutcome], IngestError>]) -> [ParsedEventHandoff.Entry] {
+        var entries: [ParsedEventHandoff.Entry] = []
+        for (submission, outcome) in zip(batch, outcomes) {
+            guard case .success(let appended) = outcome else { continue }
+            for (event, result) in zip(submission.events, appended) {
+                if case .accepted(let seq) = result, event.type != .delete {
+                    entries.append(.init(stored: StoredEvent(seq: seq, appended: event), event: event.event))
+                }
+            }
+        }
+        return entries
     }
 }

@@ -30,6 +30,8 @@ public struct IngestEvent: Sendable {
     let warningsJSON: String?
     /// Segment Event Tester messages are exempt from deduplication.
     public let isExemptFromDedup: Bool
+    /// The validated event, handed to the engine after commit (``ParsedEventHandoff``).
+    let event: SegmentEvent
 
     /// Builds the log entry for a validated event.
     ///
@@ -55,6 +57,7 @@ public struct IngestEvent: Sendable {
         self.raw = String(decoding: raw, as: UTF8.self)
         self.warningsJSON = warnings.isEmpty ? nil : JSONValue.array(warnings.map(JSONValue.string)).encodedString()
         self.isExemptFromDedup = event.isEventTesterMessage
+        self.event = event
     }
 }
 

@@ -28,6 +28,22 @@ public struct StoredEvent: Sendable, Hashable {
     /// The event's JSON as received.
     public let raw: String
 
+    /// The log's row for `event`, appended at `seq`.
+    init(seq: Int64, appended event: IngestEvent) {
+        self.seq = seq
+        workspaceId = event.workspaceId
+        messageId = event.messageId
+        type = event.type.rawValue
+        name = event.name
+        userId = event.userId
+        anonymousId = event.anonymousId
+        receivedAt = event.receivedAt
+        timestamp = event.timestamp
+        settings = event.settings
+        warnings = event.warnings
+        raw = event.raw
+    }
+
     init(row: Row) {
         seq = row["seq"]
         workspaceId = row["workspaceId"]
