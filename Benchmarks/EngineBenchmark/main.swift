@@ -10,7 +10,8 @@
 //     and due over a 20 s window (lateness = step time - due time).
 //
 // Environment: ENGINE_BENCH_REPS (3), ENGINE_BENCH_SECONDS (5), ENGINE_BENCH_RUNS (100000),
-// ENGINE_BENCH_SPREAD (20, seconds), ENGINE_BENCH_PARTS ("ingest,runs").
+// ENGINE_BENCH_SPREAD (20, seconds), ENGINE_BENCH_PARTS ("ingest,runs"), ENGINE_BENCH_BACKLOG (20000: the
+// server's default engine backlog limit; 0 turns the brake off).
 import AutomationEngine
 import Foundation
 import GRDB
@@ -24,6 +25,7 @@ let repetitions = Int(environment["ENGINE_BENCH_REPS"] ?? "") ?? 3
 let ingestSeconds = Double(environment["ENGINE_BENCH_SECONDS"] ?? "") ?? 5
 let runCount = Int(environment["ENGINE_BENCH_RUNS"] ?? "") ?? 100_000
 let spreadSeconds = Int(environment["ENGINE_BENCH_SPREAD"] ?? "") ?? 20
+let backlogLimit = Int(environment["ENGINE_BENCH_BACKLOG"] ?? "") ?? 20_000
 let parts = Set((environment["ENGINE_BENCH_PARTS"] ?? "ingest,runs").split(separator: ",").map(String.init))
 let workspace = "bench"
 
@@ -71,11 +73,11 @@ struct TemporaryDatabase {
 }
 
 /// The engine as the server runs it (`buildApplication`): one AutomationService loop.
-func startEngine(_ store: HeraldStore, handoff: ParsedEventHandoff? = nil) -> Task<Void, Never> {
+func startEngine(_ store: HeraldStore, handoff: ParsedEventHandoff? = nil, backlog: EngineBacklog? = nil) -> Task<Void, Never> {
     var logger = Logger(label: "herald.bench")
     logger.logLevel = .warning
     let service = AutomationService(
-        processor: EventProcessor(store: store, handoff: handoff), worker: RunWorker(store: store, logger: logger),
+        processor: EventProcessor(store: store, handoff: handoff, backlog: backlog), worker: RunWorker(store: store, logger: logger),
         deliverer: WebhookDeliverer(store: store, logger: logger), logger: logger)
     return Task { try? await service.run() }
 }
@@ -182,10 +184,12 @@ func measureIngest(pool: [IngestEvent], configuration: String?, appenders: Int, 
     let store = database.store
     let key = try await store.createKey(workspace: workspace, scope: .ingest)
     if let configuration { try await store.applyConfiguration(yaml: configuration, workspace: workspace) }
+    // Wired as buildApplication wires them; ENGINE_BENCH_BACKLOG=0 measures without the brake.
     let handoff = ParsedEventHandoff()
-    let writer = GroupCommitWriter(store: store, handoff: handoff)
+    let backlog = EngineBacklog(limit: backlogLimit)
+    let writer = GroupCommitWriter(store: store, handoff: handoff, backlog: backlog)
     let writerTask = Task { try? await writer.run() }
-    let engine = startEngine(store, handoff: handoff)
+    let engine = startEngine(store, handoff: handoff, backlog: backlog)
     let lagQuery = """
         SELECT COALESCE((SELECT MAX(seq) FROM event), 0), COALESCE((SELECT lastSeq FROM engineCursor WHERE id = 1), 0)
         """
@@ -429,7 +433,8 @@ if parts.contains("ingest") {
         let mapped = results["1000"]!
         let bounded = median(mapped.map { Double($0.maxLagSecondHalf) - 1.1 * Double($0.maxLagFirstHalf) }) <= 1_000
         let keptUp = bounded || median(mapped.map { $0.engineRate / $0.ingestRate }) >= 0.95
-        verdicts.append("| engine keeps up with \(label) ingest, 1,000 mappings (lag stops growing: max over the 2nd half ≤ 1.1 × 1st half + 1,000) | "
+        let brake = backlogLimit > 0 ? "engine backlog brake at \(backlogLimit) events" : "no engine backlog brake"
+        verdicts.append("| engine keeps up with \(label) ingest, 1,000 mappings, \(brake) (lag stops growing: max over the 2nd half ≤ 1.1 × 1st half + 1,000) | "
             + "lag max 1st/2nd half \(format(median(mapped.map { Double($0.maxLagFirstHalf) })))/\(format(median(mapped.map { Double($0.maxLagSecondHalf) }))), "
             + "\(format(median(mapped.map { $0.engineRate / $0.ingestRate }) * 100, 1))% of ingest, lag max \(format(median(mapped.map { Double($0.maxLag) }))), drain \(format(median(mapped.map(\.drainSeconds)), 2)) s | \(keptUp ? "MET" : "NOT MET") |")
     }

@@ -25,13 +25,14 @@ public func buildApplication(
     writerOptions.dedupWindow = configuration.dedupWindow
     // Events the writer commits reach the engine already parsed.
     let handoff = ParsedEventHandoff()
-    let writer = GroupCommitWriter(store: store, options: writerOptions, handoff: handoff) { events, duration in
+    let backlog = EngineBacklog(limit: configuration.engineBacklogLimit)
+    let writer = GroupCommitWriter(store: store, options: writerOptions, handoff: handoff, backlog: backlog) { events, duration in
         metrics.recordCommit(events: events, duration: duration)
     }
     let router = buildRouter(configuration, store: store, writer: writer, metrics: metrics)
     let pruner = DedupPruner(store: store, window: configuration.dedupWindow, logger: logger)
     let automation = AutomationService(
-        processor: EventProcessor(store: store, cancellationTTL: configuration.cancellationTTL, handoff: handoff), worker: RunWorker(store: store, logger: logger),
+        processor: EventProcessor(store: store, cancellationTTL: configuration.cancellationTTL, handoff: handoff, backlog: backlog), worker: RunWorker(store: store, logger: logger),
         deliverer: WebhookDeliverer(store: store, logger: logger), logger: logger)
     return Application(
         router: router,

@@ -42,6 +42,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "How long a messageId is remembered for deduplication, in hours (default 168 = 7 days).")
     var dedupWindowHours: Int = 168
 
+    @Option(help: ArgumentHelp(
+        "Unprocessed events tolerated before ingest slows down for the automation engine (default 20000; 0 = never).",
+        discussion: "Beyond it, requests are answered more slowly (never refused) until the engine catches up, so notifications do not fall ever further behind under sustained load."))
+    var engineBacklog: Int = 20_000
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var configuration = ServerConfiguration()
@@ -60,6 +65,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard (1...87_600).contains(dedupWindowHours) else { throw ValidationError("--dedup-window-hours must be from 1 to 87600 (10 years)") }
         configuration.dedupWindow = .seconds(dedupWindowHours * 3600)
+        guard engineBacklog >= 0 else { throw ValidationError("--engine-backlog must be 0 (never slow ingest down) or a number of events") }
+        configuration.engineBacklogLimit = engineBacklog
 
         let path = DatabasePath.resolve(db ?? environment["HERALD_DB"])
         let store = try DatabasePath.open(path)

@@ -14,16 +14,19 @@ public final class EventProcessor: Sendable {
     private let now: @Sendable () -> Timestamp
     private let configurations = Mutex<[String: (version: Int, configuration: HeraldConfiguration)]>([:])
     private let handoff: ParsedEventHandoff?
+    private let backlog: EngineBacklog?
 
     /// - Parameters:
     ///   - handoff: events the server's ``GroupCommitWriter`` appended, already parsed.
+    ///   - backlog: where progress is reported to the writer's flow control.
     ///   - now: the clock; tests pass a fixed one.
     public init(
         store: HeraldStore, cancellationTTL: Duration = .seconds(24 * 3600), handoff: ParsedEventHandoff? = nil,
-        now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
+        backlog: EngineBacklog? = nil, now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
     ) {
         self.store = store
         self.handoff = handoff
+        self.backlog = backlog
         self.cancellationTTL = cancellationTTL
         self.now = now
     }
@@ -61,9 +64,9 @@ public final class EventProcessor: Sendable {
         }
         // Nothing was committed past the cursor when the reader looked: no write transaction.
         guard !gathered.isEmpty else { return 0 }
-        return try await store.writer.write { db in
+        let (count, last) = try await store.writer.write { db -> (Int, Int64?) in
             let seqs = try Self.pendingPositions(limit: limit, db)
-            guard let last = seqs.last else { return 0 }
+            guard let last = seqs.last else { return (0, nil) }
             var names = EventNameTally()
             var configurations = ConfigurationsInTransaction()
             let insertTrace = try db.cachedStatement(sql: "INSERT OR REPLACE INTO eventTrace (seq, workspaceId, trace) VALUES (?, ?, ?)")
@@ -88,8 +91,10 @@ public final class EventProcessor: Sendable {
             try db.execute(
                 sql: "INSERT INTO engineCursor (id, lastSeq) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET lastSeq = excluded.lastSeq",
                 arguments: [last])
-            return seqs.count
+            return (seqs.count, last)
         }
+        if let last { backlog?.processed(through: last) }
+        return count
     }
 
     /// The next `limit` positions of the log past the engine's cursor, in order.

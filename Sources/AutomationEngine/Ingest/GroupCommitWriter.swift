@@ -45,16 +45,23 @@ public final class GroupCommitWriter: Service, Sendable {
     private let options: Options
     private let observer: CommitObserver?
     private let handoff: ParsedEventHandoff?
+    private let backlog: EngineBacklog?
     private let state = Mutex(State())
 
     /// A writer appending to `store`.
     ///
-    /// - Parameter handoff: where committed events are handed to the engine's
-    ///   ``EventProcessor`` so it does not parse them again; nil when no engine runs beside it.
-    public init(store: HeraldStore, options: Options = Options(), handoff: ParsedEventHandoff? = nil, observer: CommitObserver? = nil) {
+    /// - Parameters:
+    ///   - handoff: where committed events are handed to the engine's ``EventProcessor`` so
+    ///     it does not parse them again; nil when no engine runs beside it.
+    ///   - backlog: the engine's progress; commits are held while it is too far behind.
+    public init(
+        store: HeraldStore, options: Options = Options(), handoff: ParsedEventHandoff? = nil, backlog: EngineBacklog? = nil,
+        observer: CommitObserver? = nil
+    ) {
         self.store = store
         self.options = options
         self.handoff = handoff
+        self.backlog = backlog
         self.observer = observer
     }
 
@@ -97,7 +104,11 @@ public final class GroupCommitWriter: Service, Sendable {
     public func run() async throws {
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
-                while let batch = await nextBatch() {
+                while true {
+                    // Hold while the engine is too far behind (bounded; see EngineBacklog), then
+                    // take everything that queued meanwhile as one commit.
+                    await backlog?.waitForRoom()
+                    guard let batch = await nextBatch() else { break }
                     await commit(batch)
                 }
             } onGracefulShutdown: {
@@ -173,6 +184,7 @@ public final class GroupCommitWriter: Service, Sendable {
         observer?(work.reduce(0) { $0 + $1.events.count }, clock.now - start)
         switch results {
         case .success(let outcomes):
+            if let backlog, let last = Self.lastAppended(outcomes) { backlog.appended(through: last) }
             if let handoff { handoff.offer(Self.committedEntries(batch, outcomes)) }
             for (submission, outcome) in zip(batch, outcomes) {
                 submission.continuation.resume(with: outcome.mapError { $0 as any Error })
@@ -198,5 +210,14 @@ public final class GroupCommitWriter: Service, Sendable {
             }
         }
         return entries
+    }
+
+    /// The last log position a commit wrote, if it wrote any.
+    private static func lastAppended(_ outcomes: [Result<[AppendOutcome], IngestError>]) -> Int64? {
+        var last: Int64?
+        for case .success(let appended) in outcomes {
+            for case .accepted(let seq) in appended { last = max(last ?? seq, seq) }
+        }
+        return last
     }
 }

@@ -1,0 +1,77 @@
+import Synchronization
+
+/// Flow control between ingest and the engine: how far the engine is behind the log, and a
+/// brake the group-commit writer applies while it is too far behind.
+///
+/// Ingest never waits for its own events to be processed. But under sustained load beyond
+/// what the engine can process, an unbounded backlog means notifications fall ever further
+/// behind (a welcome message minutes late, then hours). So once more than ``limit`` committed
+/// events are unprocessed, the writer holds its next commit until the engine has caught up
+/// below the limit: requests are answered more slowly (never refused, never lost) and the
+/// backlog stays bounded. The brake is released when the engine makes no progress for
+/// ``stallAfter`` (it is failing or stopped: ingest must go on), and it never holds one commit longer
+/// than ``maximumHold``.
+public final class EngineBacklog: Sendable {
+    /// Unprocessed events tolerated before commits are held; 0 turns the brake off.
+    public let limit: Int
+    /// Longest one commit is held.
+    public let maximumHold: Duration
+    /// How long without engine progress counts as stalled (the brake is then released).
+    public let stallAfter: Duration
+
+    private struct State {
+        var appended: Int64 = 0
+        var processed: Int64?
+        var lastProgress: ContinuousClock.Instant?
+    }
+
+    private let state = Mutex(State())
+    private let clock = ContinuousClock()
+
+    /// - Parameters:
+    ///   - limit: unprocessed events tolerated before the writer holds commits (0: never).
+    ///   - maximumHold: the longest one commit is held.
+    ///   - stallAfter: how long without engine progress releases the brake.
+    public init(limit: Int = 20_000, maximumHold: Duration = .milliseconds(500), stallAfter: Duration = .seconds(1)) {
+        self.limit = limit
+        self.maximumHold = maximumHold
+        self.stallAfter = stallAfter
+    }
+
+    /// The writer committed the log up to `seq`.
+    func appended(through seq: Int64) {
+        state.withLock { $0.appended = max($0.appended, seq) }
+    }
+
+    /// The engine processed the log up to `seq`.
+    func processed(through seq: Int64) {
+        let now = clock.now
+        state.withLock { state in
+            state.processed = max(state.processed ?? 0, seq)
+            state.lastProgress = now
+        }
+    }
+
+    /// Committed events the engine has not processed; nil until the engine reports.
+    public var lag: Int64? {
+        state.withLock { state in state.processed.map { max(0, state.appended - $0) } }
+    }
+
+    /// Whether the writer should hold its next commit now.
+    private func shouldHold(at now: ContinuousClock.Instant) -> Bool {
+        guard limit > 0 else { return false }
+        return state.withLock { state in
+            guard let processed = state.processed, let lastProgress = state.lastProgress else { return false }
+            return state.appended - processed > Int64(limit) && now - lastProgress < stallAfter
+        }
+    }
+
+    /// Returns once the engine is within ``limit`` of the log, it has stalled, or
+    /// ``maximumHold`` has passed. Returns at once when none of that holds the writer back.
+    func waitForRoom() async {
+        let start = clock.now
+        while shouldHold(at: clock.now), clock.now - start < maximumHold, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+}
