@@ -73,7 +73,11 @@ struct RunWorkerTests {
         let clock = TestClock(start: EngineHarness.now)
         let (engine, worker) = try await Self.engine(clock: clock)
         try await engine.send(#"{"type":"track","event":"Order Completed","userId":"u-5","properties":{"order_id":"o-5","revenue":9,"currency":"usd"}}"#)
-        #expect(try await worker.executeDue() == 1)  // the order confirmation waits 10 minutes
+        // The order confirmation starts out waiting 10 minutes: its leading delay is taken when the run starts.
+        #expect(try await worker.executeDue() == 0)
+        let confirmation = try #require(try await engine.store.runs(workspace: "default").first)
+        #expect(try await engine.store.runHistory(runId: confirmation.id).map(\.step) == [0])
+        #expect(confirmation.dueAt.millisecondsSince1970 == EngineHarness.now.millisecondsSince1970 + 10 * 60_000)
         clock.advance(.seconds(5 * 60))
         // The refund clean-up is started (due now) but the worker does not run yet.
         try await engine.send(#"{"type":"track","event":"Refund Requested","userId":"u-5","properties":{"order_id":"o-5"}}"#)

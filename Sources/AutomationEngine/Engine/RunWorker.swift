@@ -131,18 +131,10 @@ public final class RunWorker: Sendable {
             }
         }
         switch step.action {
-        case .delay(let duration):
-            try record("waiting \(duration) until \(Timestamp(millisecondsSince1970: ms + duration.wholeMilliseconds).iso8601)")
-            try advance(dueAt: ms + duration.wholeMilliseconds)
-        case .delayUntil(let path):
-            let value = JSONValue.object(scope).value(atPath: path)
-            if let text = value?.stringValue, let until = Timestamp(iso8601: text) {
-                try record("waiting until \(until.iso8601) (\(path))")
-                try advance(dueAt: max(ms, until.millisecondsSince1970))
-            } else {
-                try record("no wait: \(path) is not an ISO-8601 time (\(value?.encodedString() ?? "missing"))")
-                try advance()
-            }
+        case .delay, .delayUntil:
+            let wait = Self.wait(for: step.action, scope: scope, at: ms)!
+            try record(wait.outcome)
+            try advance(dueAt: wait.dueAt)
         case .cancel(let template):
             let token = TemplateRenderer.render(template, scope: scope) ?? template
             try db.execute(
@@ -176,6 +168,24 @@ public final class RunWorker: Sendable {
                                    template: templateName, channelOverride: channelOverride, scope: scope, at: ms, db)
             try record(outcome)
             try advance()
+        }
+    }
+
+    /// When a `delay` step makes the run due next, and what its step history says; nil for
+    /// other steps. The engine also uses it to start a run past a leading delay.
+    static func wait(for action: HeraldConfiguration.Step.Action, scope: JSONObject, at ms: Int64) -> (dueAt: Int64, outcome: String)? {
+        switch action {
+        case .delay(let duration):
+            let due = ms + duration.wholeMilliseconds
+            return (due, "waiting \(duration) until \(Timestamp(millisecondsSince1970: due).iso8601)")
+        case .delayUntil(let path):
+            let value = JSONValue.object(scope).value(atPath: path)
+            if let text = value?.stringValue, let until = Timestamp(iso8601: text) {
+                return (max(ms, until.millisecondsSince1970), "waiting until \(until.iso8601) (\(path))")
+            }
+            return (ms, "no wait: \(path) is not an ISO-8601 time (\(value?.encodedString() ?? "missing"))")
+        default:
+            return nil
         }
     }
 
