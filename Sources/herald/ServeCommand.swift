@@ -49,6 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        MallocArenas.limitForServer(environment: environment)
         var configuration = ServerConfiguration()
         configuration.host = host ?? environment["HERALD_HOST"] ?? configuration.host
         if let portText = port.map(String.init) ?? environment["HERALD_PORT"] {
