@@ -1,4 +1,4 @@
-@testable import AutomationEngine
+import AutomationEngine
 import Foundation
 import SegmentSpec
 import Synchronization
@@ -95,28 +95,5 @@ struct EngineBacklogTests {
         try await herald.append("c", count: 1)
         #expect(backlog.lag == 51)
         try await herald.stop()
-    }
-
-    @Test("while ingest waits for the writer, the engine commits every 16 events and the next pass carries on where it stopped")
-    func givesWayToIngest() async throws {
-        let store = try HeraldStore.inMemory()
-        let keyHash = try await store.createKey(workspace: "default", scope: .ingest).secret.hash
-        let handoff = ParsedEventHandoff()
-        let backlog = EngineBacklog(limit: 0)
-        let writer = GroupCommitWriter(store: store, handoff: handoff, backlog: backlog)
-        let runner = Task { try await writer.run() }
-        let events = try (0..<50).map { try GroupCommitWriterTests.event("y-\($0)") }
-        _ = try await writer.append(events, keyHash: keyHash)
-        let processor = EventProcessor(store: store, handoff: handoff, backlog: backlog, yieldAfter: .zero)
-        backlog.commitQueued()  // as if a commit were queued behind the engine
-        #expect(try await processor.processPending(limit: 500) == 16)
-        #expect(try await processor.processPending(limit: 500) == 16)
-        backlog.commitStarted()
-        #expect(try await processor.processPending(limit: 500) == 18)
-        #expect(backlog.lag == 0)
-        for seq in 1...50 { #expect(try await store.trace(seq: Int64(seq)) != nil, "event \(seq) has no trace") }
-        #expect(handoff.count == 0)
-        writer.close()
-        try await runner.value
     }
 }

@@ -1,9 +1,8 @@
 import Synchronization
 
 /// Flow control between ingest and the engine, which share SQLite's single writer: how far
-/// the engine is behind the log, a brake the group-commit writer applies while it is too far
-/// behind, and a signal that tells the engine to keep its transaction short because ingest
-/// is waiting.
+/// the engine is behind the log, and a brake the group-commit writer applies while it is too
+/// far behind.
 ///
 /// Ingest never waits for its own events to be processed. But under sustained load beyond
 /// what the engine can process, an unbounded backlog means notifications fall ever further
@@ -29,7 +28,6 @@ public final class EngineBacklog: Sendable {
 
     private let state = Mutex(State())
     private let clock = ContinuousClock()
-    private let commitWaiting = Atomic<Bool>(false)
 
     /// - Parameters:
     ///   - limit: unprocessed events tolerated before the writer holds commits (0: never).
@@ -54,17 +52,6 @@ public final class EngineBacklog: Sendable {
             state.lastProgress = now
         }
     }
-
-    /// The writer has a commit queued behind whatever holds the database writer now.
-    func commitQueued() { commitWaiting.store(true, ordering: .relaxed) }
-
-    /// The writer's commit got the database writer (or gave up).
-    func commitStarted() { commitWaiting.store(false, ordering: .relaxed) }
-
-    /// Whether requests are waiting for the engine's transaction to end: the engine then
-    /// commits what it has done so far (after a couple of milliseconds) instead of its whole
-    /// batch, so an engine pass never adds more than that to an ingest request's latency.
-    public var ingestIsWaiting: Bool { commitWaiting.load(ordering: .relaxed) }
 
     /// Committed events the engine has not processed; nil until the engine reports.
     public var lag: Int64? {

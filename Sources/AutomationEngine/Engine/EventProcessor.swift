@@ -15,26 +15,20 @@ public final class EventProcessor: Sendable {
     private let configurations = Mutex<[String: (version: Int, configuration: HeraldConfiguration)]>([:])
     private let handoff: ParsedEventHandoff?
     private let backlog: EngineBacklog?
-    private let yieldAfter: Duration
     /// An event of the log ready for processing: as stored, and parsed (nil if unreadable).
     private typealias Gathered = (stored: StoredEvent, event: SegmentEvent?)
-    /// Events gathered by a pass that ended early (it gave way to ingest), for the next pass.
-    private let leftovers = Mutex<[Int64: Gathered]>([:])
 
     /// - Parameters:
     ///   - handoff: events the server's ``GroupCommitWriter`` appended, already parsed.
     ///   - backlog: where progress is reported to the writer's flow control.
-    ///   - yieldAfter: how long a transaction runs before it gives way to waiting ingest
-    ///     requests (checked every 16 events; see ``EngineBacklog/ingestIsWaiting``).
     ///   - now: the clock; tests pass a fixed one.
     public init(
         store: HeraldStore, cancellationTTL: Duration = .seconds(24 * 3600), handoff: ParsedEventHandoff? = nil,
-        backlog: EngineBacklog? = nil, yieldAfter: Duration = .milliseconds(2), now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
+        backlog: EngineBacklog? = nil, now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
     ) {
         self.store = store
         self.handoff = handoff
         self.backlog = backlog
-        self.yieldAfter = yieldAfter
         self.cancellationTTL = cancellationTTL
         self.now = now
     }
@@ -52,15 +46,10 @@ public final class EventProcessor: Sendable {
         let time = now()
         let ttl = cancellationTTL.wholeMilliseconds
         let handoff = self.handoff
-        let carried = leftovers.withLock { leftovers in
-            defer { leftovers = [:] }
-            return leftovers
-        }
         let gathered = try await store.writer.read { db -> [Int64: Gathered] in
             let seqs = try Self.pendingPositions(limit: limit, db)
             var gathered: [Int64: Gathered] = [:]
-            for seq in seqs { gathered[seq] = carried[seq] }
-            let handed = handoff?.take(seqs.filter { gathered[$0] == nil }) ?? [:]
+            let handed = handoff?.take(seqs) ?? [:]
             for (seq, entry) in handed { gathered[seq] = (entry.stored, entry.event) }
             let missing = seqs.filter { gathered[$0] == nil }
             // Positions are few and increasing: one range read covers the missing ones.
@@ -84,15 +73,7 @@ public final class EventProcessor: Sendable {
             var configurations = ConfigurationsInTransaction()
             let insertTrace = try db.cachedStatement(sql: "INSERT OR REPLACE INTO eventTrace (seq, workspaceId, trace) VALUES (?, ?, ?)")
             let readEvent = try db.cachedStatement(sql: "SELECT * FROM event WHERE seq = ?")
-            let clock = ContinuousClock()
-            let started = clock.now
-            var processed = 0
             for seq in seqs {
-                // Ingest requests are waiting for the writer: commit what is done so far.
-                if processed > 0, processed % 16 == 0, self.backlog?.ingestIsWaiting == true, clock.now - started >= self.yieldAfter {
-                    break
-                }
-                processed += 1
                 let stored: StoredEvent
                 let parsed: SegmentEvent?
                 if let known = gathered[seq] {
@@ -109,18 +90,13 @@ public final class EventProcessor: Sendable {
                 try insertTrace.execute(arguments: [stored.seq, stored.workspaceId, trace.json.encodedString()])
             }
             try names.save(db)
-            let last = seqs[processed - 1]
+            let last = seqs[seqs.count - 1]
             try db.execute(
                 sql: "INSERT INTO engineCursor (id, lastSeq) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET lastSeq = excluded.lastSeq",
                 arguments: [last])
-            return (processed, last)
+            return (seqs.count, last)
         }
-        if let last {
-            backlog?.processed(through: last)
-            // A pass that gave way to ingest leaves events gathered for the next one.
-            let rest = gathered.filter { $0.key > last }
-            if !rest.isEmpty { leftovers.withLock { $0 = rest } }
-        }
+        if let last { backlog?.processed(through: last) }
         return count
     }
 

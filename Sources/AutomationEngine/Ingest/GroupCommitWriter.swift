@@ -166,10 +166,7 @@ public final class GroupCommitWriter: Service, Sendable {
         let start = clock.now
         let results: Result<[Result<[AppendOutcome], IngestError>], any Error>
         do {
-            backlog?.commitQueued()
-            defer { backlog?.commitStarted() }
-            results = .success(try await store.writer.write { [backlog] db in
-                backlog?.commitStarted()
+            results = .success(try await store.writer.write { db in
                 var keyValid: [Data: Bool] = [:]
                 return try work.map { submission -> Result<[AppendOutcome], IngestError> in
                     let valid = try keyValid[submission.keyHash] ?? {
