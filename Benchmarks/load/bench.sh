@@ -13,7 +13,9 @@ HERALD_PORT=18080
 MAPPED_PORT=18081
 BARE_PORT=18090
 scripts/install-deps.sh wrk sqlite3
-swift build -c release --product herald >/dev/null
+# HERALD=path/to/herald measures another build (say, the previous commit's) against the same baseline.
+if [ -z "${HERALD:-}" ]; then swift build -c release --product herald >/dev/null; fi
+HERALD=${HERALD:-.build/release/herald}
 swift build -c release --product BareEndpoint >/dev/null
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -44,20 +46,20 @@ engine_lag() { sqlite3 "$1" "SELECT COALESCE((SELECT MAX(seq) FROM event), 0) - 
 
 # Two servers on fresh databases: one without configuration, one with 1,000 mappings.
 mkdir -p "$work/plain" "$work/mapped"
-key=$(.build/release/herald keys create --workspace bench --scope ingest --db "$work/plain/herald.sqlite" | tail -n 1)
+key=$("$HERALD" keys create --workspace bench --scope ingest --db "$work/plain/herald.sqlite" | tail -n 1)
 median=$(python3 Benchmarks/load/make_wrk_scripts.py "$work/plain" "$key")
 python3 Benchmarks/load/make_mappings_config.py "$work/mappings.yaml"
-mapped_key=$(.build/release/herald keys create --workspace bench --scope ingest --db "$work/mapped/herald.sqlite" | tail -n 1)
-.build/release/herald apply -f "$work/mappings.yaml" --workspace bench --db "$work/mapped/herald.sqlite" > /dev/null
+mapped_key=$("$HERALD" keys create --workspace bench --scope ingest --db "$work/mapped/herald.sqlite" | tail -n 1)
+"$HERALD" apply -f "$work/mappings.yaml" --workspace bench --db "$work/mapped/herald.sqlite" > /dev/null
 python3 Benchmarks/load/make_wrk_scripts.py "$work/mapped" "$mapped_key" > /dev/null
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(uname -srm); event size: median ${median} B; ${REPS} rounds of ${DURATION} per run"
 
 .build/release/BareEndpoint $BARE_PORT > /dev/null 2>&1 &
 bare_pid=$!
-HERALD_LOG_LEVEL=${HERALD_LOG_LEVEL:-info} .build/release/herald serve --db "$work/plain/herald.sqlite" --port $HERALD_PORT > "$work/plain/herald.log" 2>&1 &
+HERALD_LOG_LEVEL=${HERALD_LOG_LEVEL:-info} "$HERALD" serve --db "$work/plain/herald.sqlite" --port $HERALD_PORT > "$work/plain/herald.log" 2>&1 &
 herald_pid=$!
-HERALD_LOG_LEVEL=${HERALD_LOG_LEVEL:-info} .build/release/herald serve --db "$work/mapped/herald.sqlite" --port $MAPPED_PORT > "$work/mapped/herald.log" 2>&1 &
+HERALD_LOG_LEVEL=${HERALD_LOG_LEVEL:-info} "$HERALD" serve --db "$work/mapped/herald.sqlite" --port $MAPPED_PORT > "$work/mapped/herald.log" 2>&1 &
 mapped_pid=$!
 sleep 1
 

@@ -40,6 +40,8 @@ public struct AutomationService: Service {
                 busy = processed > 0
                 busy = try await worker.executeDue() > 0 || busy
                 busy = try await deliverer.deliverDue() > 0 || busy
+            } catch is CancellationError where Task.isCancelled {
+                break  // shutting down: a pass cut short is not a failure
             } catch {
                 logger.error("automation pass failed; will retry", metadata: ["error": "\(error)"])
             }
