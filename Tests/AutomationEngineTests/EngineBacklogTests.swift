@@ -96,4 +96,22 @@ struct EngineBacklogTests {
         #expect(backlog.lag == 51)
         try await herald.stop()
     }
+
+    @Test("closing the writer releases a held commit at once: what was queued is written")
+    func closingReleases() async throws {
+        let backlog = EngineBacklog(limit: 1, maximumHold: .seconds(60), stallAfter: .seconds(60))
+        let herald = try await Harness(backlog: backlog)
+        try await herald.append("a", count: 1)
+        #expect(try await herald.processor.processPending() == 1)
+        try await herald.append("b", count: 5)
+        let held = Task { try await herald.append("c", count: 1) }
+        try await Task.sleep(for: .milliseconds(200))
+        let clock = ContinuousClock()
+        let closedAt = clock.now
+        try await herald.stop()
+        try await held.value
+        // Held for the 60 s maximum otherwise.
+        #expect(clock.now - closedAt < .seconds(10))
+        #expect(try await herald.store.eventCount() == 7)
+    }
 }

@@ -67,11 +67,12 @@ public final class EngineBacklog: Sendable {
         }
     }
 
-    /// Returns once the engine is within ``limit`` of the log, it has stalled, or
-    /// ``maximumHold`` has passed. Returns at once when none of that holds the writer back.
-    func waitForRoom() async {
+    /// Returns once the engine is within ``limit`` of the log, it has stalled,
+    /// ``maximumHold`` has passed, or `released()` says so (the writer is closing). Returns at
+    /// once when none of that holds the writer back.
+    func waitForRoom(releasedWhen released: () -> Bool = { false }) async {
         let start = clock.now
-        while shouldHold(at: clock.now), clock.now - start < maximumHold, !Task.isCancelled {
+        while shouldHold(at: clock.now), clock.now - start < maximumHold, !released(), !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(2))
         }
     }

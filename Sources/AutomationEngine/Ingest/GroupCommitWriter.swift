@@ -106,8 +106,9 @@ public final class GroupCommitWriter: Service, Sendable {
             await withGracefulShutdownHandler {
                 while true {
                     // Hold while the engine is too far behind (bounded; see EngineBacklog), then
-                    // take everything that queued meanwhile as one commit.
-                    await backlog?.waitForRoom()
+                    // take everything that queued meanwhile as one commit. Never while closing:
+                    // what is queued then is written at once.
+                    await backlog?.waitForRoom { self.state.withLock { $0.closed } }
                     guard let batch = await nextBatch() else { break }
                     await commit(batch)
                 }
