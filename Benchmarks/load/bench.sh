@@ -24,7 +24,9 @@ peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 field() { grep -E "$1" "$2" | head -n 1 | awk '{print $2}'; }
 run_wrk() { # name url script connections -> "requests/s p50 p99 error-lines"
     wrk -t2 -c"$4" -d"$DURATION" --latency -s "$3" "$2" > "$work/$1.txt" 2>&1
-    echo "$(field 'Requests/sec' "$work/$1.txt") $(grep -E '^ +50%' "$work/$1.txt" | awk '{print $2}') $(grep -E '^ +99%' "$work/$1.txt" | awk '{print $2}') $(grep -cE 'Non-2xx|Socket errors' "$work/$1.txt" || true)"
+    local rps p50 p99  # a failed wrk run prints no figures: keep the columns in place
+    rps=$(field 'Requests/sec' "$work/$1.txt"); p50=$(grep -E '^ +50%' "$work/$1.txt" | awk '{print $2}'); p99=$(grep -E '^ +99%' "$work/$1.txt" | awk '{print $2}')
+    echo "${rps:-0} ${p50:-nan} ${p99:-nan} $(grep -cE 'Non-2xx|Socket errors' "$work/$1.txt" || true)"
 }
 # Appends one run's "requests/s p50 p99 errors" to the series file named $1.
 record() { run_wrk "$1" "$2" "$3" "$4" >> "$work/$1.series"; }
@@ -33,8 +35,10 @@ median_of() { # series column -> median (latencies keep their unit)
 import re, statistics, sys
 values = [line.split()[int(sys.argv[2])] for line in open(sys.argv[1]) if line.strip()]
 def ms(v):
+    if v == "nan":
+        return float("nan")
     number, unit = re.match(r"([\d.]+)(\w*)", v).groups()
-    return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "": 1}[unit]
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000, "": 1}[unit]
 if sys.argv[2] == "0":
     print(round(statistics.median(float(v) for v in values), 1))
 else:
@@ -81,6 +85,8 @@ batch_lag=$(engine_lag "$work/plain/herald.sqlite")
 drain_start=$(date +%s)
 while [ "$(engine_lag "$work/plain/herald.sqlite")" != "0" ] && [ $(( $(date +%s) - drain_start )) -lt 120 ]; do sleep 1; done
 drain_seconds=$(( $(date +%s) - drain_start ))
+if [ "$(engine_lag "$work/plain/herald.sqlite")" = "0" ]; then drained="processed within ${drain_seconds} s, before the paced runs"
+else drained="NOT drained after ${drain_seconds} s: the paced runs started with the engine still behind"; fi
 
 # Half the maximum single-event rate: 50 connections each pausing so that together they send rate/2.
 single_rps=$(median_of single 0)
@@ -114,6 +120,6 @@ batch ingest = ${batch_events} events/s (target >= 150000)
 p99 at half max rate = $(median_of paced 2) (target < 10ms)
 peak RSS of herald = ${rss} MB (target < 200 MB)
 single-event ingest with 1,000 mappings = ${mapped_ratio}% of the figure without (target >= 90%)
-engine lag (events not yet processed) right after the load: 1,000 mappings ${mapped_lag}, after the batch runs ${batch_lag} (processed within ${drain_seconds} s, before the paced runs)
+engine lag (events not yet processed) right after the load: 1,000 mappings ${mapped_lag}, after the batch runs ${batch_lag} (${drained})
 events stored = ${stored}; wrk error lines: single $(errors_of single), mapped $(errors_of mapped), batch $(errors_of batch)
 REPORT

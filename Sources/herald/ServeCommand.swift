@@ -44,7 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp(
         "Unprocessed events tolerated before ingest slows down for the automation engine (default 20000; 0 = never).",
-        discussion: "Beyond it, requests are answered more slowly (never refused) until the engine catches up, so notifications do not fall ever further behind under sustained load."))
+        discussion: "Beyond it, ingest runs at the engine's pace (requests are answered more slowly) so notifications do not fall ever further behind under sustained load."))
     var engineBacklog: Int = 20_000
 
     func run() async throws {

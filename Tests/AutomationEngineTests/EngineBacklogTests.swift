@@ -34,7 +34,27 @@ struct EngineBacklogTests {
         }
     }
 
-    @Test("over the limit, the next commit waits for the engine; once it has caught up, the commit goes through")
+    /// Appends one event in a task; `isCommitted` says whether its commit went through yet.
+    private final class PendingAppend: Sendable {
+        private final class Flag: Sendable {
+            let value = Mutex(false)
+        }
+
+        let task: Task<Void, any Error>
+        private let committed = Flag()
+
+        init(_ herald: Harness, _ prefix: String) {
+            let committed = self.committed
+            task = Task {
+                try await herald.append(prefix, count: 1)
+                committed.value.withLock { $0 = true }
+            }
+        }
+
+        var isCommitted: Bool { committed.value.withLock { $0 } }
+    }
+
+    @Test("over the limit, commits wait for the engine: one goes when braking begins, the next only once the engine has made up for it")
     func holdsUntilTheEngineCatchesUp() async throws {
         let backlog = EngineBacklog(limit: 5, maximumHold: .seconds(60), stallAfter: .seconds(60))
         let herald = try await Harness(backlog: backlog)
@@ -44,23 +64,40 @@ struct EngineBacklogTests {
         #expect(backlog.lag == 0)
         try await herald.append("b", count: 10)  // within the limit when submitted: committed at once
         #expect(backlog.lag == 10)
+        try await herald.append("c", count: 1)  // the brake engages at a lag of 10; this commit goes
+        #expect(backlog.lag == 11)
 
-        let committed = Atomic<Bool>(false)
-        let held = Task {
-            try await herald.append("c", count: 1)
-            committed.store(true, ordering: .sequentiallyConsistent)
-        }
+        let held = PendingAppend(herald, "d")
         try await Task.sleep(for: .milliseconds(300))
-        let committedEarly = committed.load(ordering: .sequentiallyConsistent)
-        #expect(!committedEarly, "the commit went through while the engine was 10 events behind a limit of 5")
-        #expect(try await herald.store.eventCount() == 13)
-
-        #expect(try await herald.processor.processPending() == 10)
-        try await held.value
-        let committedLate = committed.load(ordering: .sequentiallyConsistent)
-        #expect(committedLate)
+        #expect(!held.isCommitted, "a commit went through while the engine was 11 events behind a limit of 5")
         #expect(try await herald.store.eventCount() == 14)
+
+        #expect(try await herald.processor.processPending() == 11)
+        try await held.task.value
+        #expect(held.isCommitted)
+        #expect(try await herald.store.eventCount() == 15)
         try await herald.stop()
+    }
+
+    @Test("far above the limit, ingest keeps the engine's pace instead of waiting for the lag to fall under it")
+    func keepsPaceFarAboveTheLimit() async throws {
+        let backlog = EngineBacklog(limit: 5, maximumHold: .seconds(60), stallAfter: .seconds(60))
+        let herald = try await Harness(backlog: backlog)
+        try await herald.append("a", count: 1)
+        #expect(try await herald.processor.processPending() == 1)
+        try await herald.append("b", count: 50)
+        try await herald.append("c", count: 1)  // braking begins at a lag of 50
+        let held = PendingAppend(herald, "d")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!held.isCommitted)
+        // The engine works off 10 events: the lag (41) is still far above the limit, but below
+        // where braking began, so the held commit goes.
+        #expect(try await herald.processor.processPending(limit: 10) == 10)
+        for _ in 0..<250 where !held.isCommitted { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(held.isCommitted, "still held 5 s after the engine made up for the last commit")
+        #expect(backlog.lag == 42)
+        try await herald.stop()
+        try await held.task.value
     }
 
     @Test("a stalled engine releases the brake, and no commit is held longer than the maximum")
@@ -70,9 +107,10 @@ struct EngineBacklogTests {
         try await first.append("a", count: 1)
         #expect(try await first.processor.processPending() == 1)
         try await first.append("b", count: 5)
-        // The engine never runs again: after 200 ms without progress the brake lets go.
         try await first.append("c", count: 1)
-        #expect(try await first.store.eventCount() == 7)
+        // The engine never runs again: after 200 ms without progress the brake lets go.
+        try await first.append("d", count: 1)
+        #expect(try await first.store.eventCount() == 8)
         try await first.stop()
 
         let capped = EngineBacklog(limit: 1, maximumHold: .milliseconds(100), stallAfter: .seconds(60))
@@ -80,8 +118,9 @@ struct EngineBacklogTests {
         try await second.append("a", count: 1)
         #expect(try await second.processor.processPending() == 1)
         try await second.append("b", count: 5)
-        try await second.append("c", count: 1)  // held at most 100 ms, then committed
-        #expect(try await second.store.eventCount() == 7)
+        try await second.append("c", count: 1)
+        try await second.append("d", count: 1)  // held at most 100 ms, then committed
+        #expect(try await second.store.eventCount() == 8)
         try await second.stop()
     }
 
@@ -93,7 +132,8 @@ struct EngineBacklogTests {
         #expect(try await herald.processor.processPending() == 1)
         try await herald.append("b", count: 50)
         try await herald.append("c", count: 1)
-        #expect(backlog.lag == 51)
+        try await herald.append("d", count: 1)
+        #expect(backlog.lag == 52)
         try await herald.stop()
     }
 
@@ -104,14 +144,16 @@ struct EngineBacklogTests {
         try await herald.append("a", count: 1)
         #expect(try await herald.processor.processPending() == 1)
         try await herald.append("b", count: 5)
-        let held = Task { try await herald.append("c", count: 1) }
+        try await herald.append("c", count: 1)
+        let held = PendingAppend(herald, "d")
         try await Task.sleep(for: .milliseconds(200))
+        #expect(!held.isCommitted)
         let clock = ContinuousClock()
         let closedAt = clock.now
         try await herald.stop()
-        try await held.value
+        try await held.task.value
         // Held for the 60 s maximum otherwise.
         #expect(clock.now - closedAt < .seconds(10))
-        #expect(try await herald.store.eventCount() == 7)
+        #expect(try await herald.store.eventCount() == 8)
     }
 }

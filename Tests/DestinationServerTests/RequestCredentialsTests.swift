@@ -28,11 +28,14 @@ struct RequestCredentialsTests {
     @Test("unreadable headers are refused with a message that says what to send")
     func refused() {
         let cases: [(header: String, message: String)] = [
-            ("Basic", "must be `Basic base64(key:)` or `Bearer key`"),
+            ("Basic", "carry no API key"),
+            ("Basic   ", "carry no API key"),
+            ("Bearer ", "Bearer token is empty"),
             ("   ", "must be `Basic base64(key:)` or `Bearer key`"),
             ("Basic %%%", "not valid base64"),
             ("Basic " + basic(":pw"), "carry no API key"),
-            ("Bearer", "must be `Basic base64(key:)` or `Bearer key`"),
+            ("Bearer", "Bearer token is empty"),
+            ("Token", "must be `Basic base64(key:)` or `Bearer key`"),
             ("Digest abc", "Authorization scheme digest is not supported"),
         ]
         for (header, message) in cases {

@@ -7,9 +7,10 @@ import Synchronization
 /// Ingest never waits for its own events to be processed. But under sustained load beyond
 /// what the engine can process, an unbounded backlog means notifications fall ever further
 /// behind (a welcome message minutes late, then hours). So once more than ``limit`` committed
-/// events are unprocessed, the writer holds its next commit until the engine has caught up
-/// below the limit: requests are answered more slowly (never refused, never lost) and the
-/// backlog stays bounded. The brake is released when the engine makes no progress for
+/// events are unprocessed, each commit waits until the engine has done as much work as the
+/// previous commit added: ingest runs at the engine's pace and the backlog stops growing.
+/// Requests are answered more slowly; if they pile up past the writer's queue capacity, the
+/// newest get 503 with Retry-After (which Segment retries), as for any full queue. The brake is released when the engine makes no progress for
 /// ``stallAfter`` (it is failing or stopped: ingest must go on), and it never holds one commit longer
 /// than ``maximumHold``.
 public final class EngineBacklog: Sendable {
@@ -24,6 +25,9 @@ public final class EngineBacklog: Sendable {
         var appended: Int64 = 0
         var processed: Int64?
         var lastProgress: ContinuousClock.Instant?
+        /// While braking, the lag a commit may not push beyond: the lowest lag seen since
+        /// the brake engaged (nil while the lag is within the limit).
+        var ceiling: Int64?
     }
 
     private let state = Mutex(State())
@@ -59,11 +63,29 @@ public final class EngineBacklog: Sendable {
     }
 
     /// Whether the writer should hold its next commit now.
+    ///
+    /// Over the limit, a commit waits until the engine has brought the lag back to the lowest
+    /// lag seen since the brake engaged: each commit then waits for as much engine work as
+    /// the commit before it added, so ingest runs at the engine's pace and the lag never grows,
+    /// however far above the limit it was when braking began (after a restart with a backlog,
+    /// say). Waiting for the lag to fall under the limit instead would hold every commit for
+    /// the maximum in that case, throttling ingest to a couple of commits per second.
     private func shouldHold(at now: ContinuousClock.Instant) -> Bool {
         guard limit > 0 else { return false }
         return state.withLock { state in
             guard let processed = state.processed, let lastProgress = state.lastProgress else { return false }
-            return state.appended - processed > Int64(limit) && now - lastProgress < stallAfter
+            let lag = state.appended - processed
+            guard lag > Int64(limit), now - lastProgress < stallAfter else {
+                state.ceiling = nil
+                return false
+            }
+            guard let ceiling = state.ceiling else {
+                state.ceiling = lag  // the brake engages: this commit goes, the next ones keep pace
+                return false
+            }
+            if lag > ceiling { return true }
+            state.ceiling = lag
+            return false
         }
     }
 

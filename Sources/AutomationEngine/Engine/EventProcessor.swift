@@ -38,9 +38,10 @@ public final class EventProcessor: Sendable {
     /// The events are first gathered outside the single writer (which ingest shares): taken
     /// from the hand-off when the group-commit writer left them there, else read and parsed
     /// on a reader connection. The write transaction then lists the positions past the
-    /// cursor again and uses a gathered event for each position it finds (log rows are never
-    /// changed, and positions are never reused), reading and parsing inside it only what
-    /// was appended meanwhile. The outcome is the same as reading everything inside it.
+    /// cursor again (an erasure may have deleted some since) and uses a gathered event for
+    /// each position it finds (a row is never updated, and positions are never reused),
+    /// reading and parsing inside it only what was appended meanwhile. The outcome is the
+    /// same as reading everything inside it.
     @discardableResult
     public func processPending(limit: Int = 500) async throws -> Int {
         let time = now()
@@ -217,12 +218,17 @@ public final class EventProcessor: Sendable {
                 {
                     state = "cancelled"
                 }
-                // A leading unconditional delay is taken at once, as the worker would take it
-                // a moment later: the run starts out waiting, and the worker has one step less to do.
+                // A leading unconditional fixed delay is taken at once, as the worker would take
+                // it a moment later: the run starts out waiting, and the worker has one step less
+                // to do. (`delay: {until:}` is left to the worker: it reads the profile as it is
+                // when the step runs, which later events of this pass may still change.)
                 let ms = time.millisecondsSince1970
-                let leadingWait = state == "pending" ? automation.steps.first.flatMap { step in
-                    step.condition == nil ? RunWorker.wait(for: step.action, scope: scope, at: ms) : nil
-                } : nil
+                let leadingWait: (dueAt: Int64, outcome: String)?
+                if state == "pending", let first = automation.steps.first, first.condition == nil, case .delay = first.action {
+                    leadingWait = RunWorker.wait(for: first.action, scope: scope, at: ms)
+                } else {
+                    leadingWait = nil
+                }
                 try db.cachedStatement(
                     sql: """
                         INSERT INTO run (workspaceId, automation, configVersion, recipient, eventSeq, scope, token, state, nextStep, dueAt, createdAt, updatedAt)

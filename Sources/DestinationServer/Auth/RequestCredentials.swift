@@ -21,7 +21,11 @@ enum RequestCredentials {
         var end = bytes.count
         while end > start && bytes[end - 1] == space { end -= 1 }
         guard let gap = bytes[start..<end].firstIndex(of: space) else {
-            throw .unauthorized("Authorization header must be `Basic base64(key:)` or `Bearer key`")
+            switch String(decoding: bytes[start..<end], as: UTF8.self).lowercased() {
+            case "basic": throw .unauthorized("Basic credentials carry no API key; put the key in the username")
+            case "bearer": throw .unauthorized("Bearer token is empty")
+            default: throw .unauthorized("Authorization header must be `Basic base64(key:)` or `Bearer key`")
+            }
         }
         var valueStart = gap
         while valueStart < end && bytes[valueStart] == space { valueStart += 1 }
@@ -37,7 +41,7 @@ enum RequestCredentials {
             guard !key.isEmpty else { throw .unauthorized("Basic credentials carry no API key; put the key in the username") }
             return key
         case "bearer":
-            guard !value.isEmpty else { throw .unauthorized("Bearer token is empty") }
+            // Not empty: trailing spaces were trimmed, so a value follows the gap.
             return String(decoding: value, as: UTF8.self)
         default:
             throw .unauthorized("Authorization scheme \(scheme) is not supported; use Basic or Bearer")
