@@ -43,7 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
     var dedupWindowHours: Int = 168
 
     @Option(help: ArgumentHelp(
-        "Unprocessed events tolerated before ingest slows down for the automation engine (default 20000; 0 = never).",
+        "Unprocessed events tolerated before ingest slows down for the automation engine (0 = never).",
         discussion: "Beyond it, ingest runs at the engine's pace (requests are answered more slowly) so notifications do not fall ever further behind under sustained load."))
     var engineBacklog: Int = 20_000
 
