@@ -32,6 +32,15 @@ struct EngineBacklogTests {
             writer.close()
             try await runner.value
         }
+
+        /// One event processed, then `behind` more committed: the lag is `behind`. Then one
+        /// more commit, which goes as braking begins; the commit after it is held.
+        func engageBrake(behind: Int) async throws {
+            try await append("a", count: 1)
+            #expect(try await processor.processPending() == 1)
+            try await append("b", count: behind)
+            try await append("c", count: 1)
+        }
     }
 
     /// Appends one event in a task; `isCommitted` says whether its commit went through yet.
@@ -83,10 +92,7 @@ struct EngineBacklogTests {
     func keepsPaceFarAboveTheLimit() async throws {
         let backlog = EngineBacklog(limit: 5, maximumHold: .seconds(60), stallAfter: .seconds(60))
         let herald = try await Harness(backlog: backlog)
-        try await herald.append("a", count: 1)
-        #expect(try await herald.processor.processPending() == 1)
-        try await herald.append("b", count: 50)
-        try await herald.append("c", count: 1)  // braking begins at a lag of 50
+        try await herald.engageBrake(behind: 50)  // braking begins at a lag of 50
         let held = PendingAppend(herald, "d")
         try await Task.sleep(for: .milliseconds(300))
         #expect(!held.isCommitted)
@@ -104,10 +110,7 @@ struct EngineBacklogTests {
     func neverStopsIngest() async throws {
         let stalled = EngineBacklog(limit: 1, maximumHold: .seconds(60), stallAfter: .milliseconds(200))
         let first = try await Harness(backlog: stalled)
-        try await first.append("a", count: 1)
-        #expect(try await first.processor.processPending() == 1)
-        try await first.append("b", count: 5)
-        try await first.append("c", count: 1)
+        try await first.engageBrake(behind: 5)
         // The engine never runs again: after 200 ms without progress the brake lets go.
         try await first.append("d", count: 1)
         #expect(try await first.store.eventCount() == 8)
@@ -115,10 +118,7 @@ struct EngineBacklogTests {
 
         let capped = EngineBacklog(limit: 1, maximumHold: .milliseconds(100), stallAfter: .seconds(60))
         let second = try await Harness(backlog: capped)
-        try await second.append("a", count: 1)
-        #expect(try await second.processor.processPending() == 1)
-        try await second.append("b", count: 5)
-        try await second.append("c", count: 1)
+        try await second.engageBrake(behind: 5)
         try await second.append("d", count: 1)  // held at most 100 ms, then committed
         #expect(try await second.store.eventCount() == 8)
         try await second.stop()
@@ -141,10 +141,7 @@ struct EngineBacklogTests {
     func closingReleases() async throws {
         let backlog = EngineBacklog(limit: 1, maximumHold: .seconds(60), stallAfter: .seconds(60))
         let herald = try await Harness(backlog: backlog)
-        try await herald.append("a", count: 1)
-        #expect(try await herald.processor.processPending() == 1)
-        try await herald.append("b", count: 5)
-        try await herald.append("c", count: 1)
+        try await herald.engageBrake(behind: 5)
         let held = PendingAppend(herald, "d")
         try await Task.sleep(for: .milliseconds(200))
         #expect(!held.isCommitted)

@@ -10,9 +10,9 @@ import Synchronization
 /// events are unprocessed, each commit waits until the engine has done as much work as the
 /// previous commit added: ingest runs at the engine's pace and the backlog stops growing.
 /// Requests are answered more slowly; if they pile up past the writer's queue capacity, the
-/// newest get 503 with Retry-After (which Segment retries), as for any full queue. The brake is released when the engine makes no progress for
-/// ``stallAfter`` (it is failing or stopped: ingest must go on), and it never holds one commit longer
-/// than ``maximumHold``.
+/// newest get 503 with Retry-After (which Segment retries), as for any full queue. The brake
+/// is released when the engine makes no progress for ``stallAfter`` (it is failing or
+/// stopped: ingest must go on), and it never holds one commit longer than ``maximumHold``.
 public final class EngineBacklog: Sendable {
     /// Unprocessed events tolerated before commits are held; 0 turns the brake off.
     public let limit: Int
@@ -89,9 +89,9 @@ public final class EngineBacklog: Sendable {
         }
     }
 
-    /// Returns once the engine is within ``limit`` of the log, it has stalled,
-    /// ``maximumHold`` has passed, or `released()` says so (the writer is closing). Returns at
-    /// once when none of that holds the writer back.
+    /// Returns once the next commit may go (see `shouldHold`), the engine has stalled,
+    /// ``maximumHold`` has passed, or `released()` says so (the writer is closing); at once
+    /// while the engine is within ``limit`` of the log.
     func waitForRoom(releasedWhen released: () -> Bool = { false }) async {
         let start = clock.now
         while shouldHold(at: clock.now), clock.now - start < maximumHold, !released(), !Task.isCancelled {

@@ -60,7 +60,7 @@ public final class EventProcessor: Sendable {
                 while let row = try rows.next() {
                     let stored = StoredEvent(row: row)
                     guard wanted.contains(stored.seq) else { continue }
-                    gathered[stored.seq] = (stored, Self.parse(stored))
+                    gathered[stored.seq] = (stored, stored.validatedEvent)
                 }
             }
             return gathered
@@ -82,7 +82,7 @@ public final class EventProcessor: Sendable {
                 } else {
                     guard let row = try Row.fetchOne(readEvent, arguments: [seq]) else { continue }
                     stored = StoredEvent(row: row)
-                    parsed = Self.parse(stored)
+                    parsed = stored.validatedEvent
                 }
                 names.count(stored)
                 var trace = EventTrace()
@@ -101,17 +101,10 @@ public final class EventProcessor: Sendable {
         return count
     }
 
-
     /// The next `limit` positions of the log past the engine's cursor, in order.
     private static func pendingPositions(limit: Int, _ db: Database) throws -> [Int64] {
         let cursor = try Int64.fetchOne(db, sql: "SELECT lastSeq FROM engineCursor WHERE id = 1") ?? 0
         return try Int64.fetchAll(db, sql: "SELECT seq FROM event WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [cursor, limit])
-    }
-
-    /// The stored event validated again (the stored type stands in for a body without one).
-    private static func parse(_ stored: StoredEvent) -> SegmentEvent? {
-        guard let object = try? JSONParser.parse(stored.raw).objectValue else { return nil }
-        return try? SegmentEvent(validating: object, defaultType: EventType(rawValue: stored.type))
     }
 
     /// The configuration in force per workspace, looked up once per transaction.
@@ -142,8 +135,7 @@ public final class EventProcessor: Sendable {
             trace.summary = "the user's data was erased at ingest"
             return
         }
-        // The stored type stands in for a body without one (sent to /v1/<call>).
-        guard let event = parsed ?? Self.parse(stored) else {
+        guard let event = parsed ?? stored.validatedEvent else {
             trace.summary = "the stored event could not be read again; nothing was done"
             return
         }

@@ -185,6 +185,7 @@ public final class GroupCommitWriter: Service, Sendable {
         observer?(work.reduce(0) { $0 + $1.events.count }, clock.now - start)
         switch results {
         case .success(let outcomes):
+            // Before the answers, so an engine pass started by a caller sees these events.
             if let backlog, let last = Self.lastAppended(outcomes) { backlog.appended(through: last) }
             if let handoff { handoff.offer(Self.committedEntries(batch, outcomes)) }
             for (submission, outcome) in zip(batch, outcomes) {

@@ -62,4 +62,13 @@ public struct StoredEvent: Sendable, Hashable {
 
     /// The raw JSON parsed.
     public var json: JSONValue? { try? JSONParser.parse(raw) }
+
+    /// The event validated again from ``raw``; nil when it no longer reads as an event.
+    public var validatedEvent: SegmentEvent? { validated(json) }
+
+    /// The event validated from `json` (``raw`` already parsed by the caller). The stored
+    /// type stands in for a body without one (sent to `/v1/<call>`).
+    public func validated(_ json: JSONValue?) -> SegmentEvent? {
+        json?.objectValue.flatMap { try? SegmentEvent(validating: $0, defaultType: EventType(rawValue: type)) }
+    }
 }

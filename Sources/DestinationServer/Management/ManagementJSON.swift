@@ -30,7 +30,7 @@ extension StoredEvent {
     func detailJSON(explain: JSONValue?) -> JSONObject {
         var object = summaryJSON
         let json = self.json
-        if let event = json?.objectValue.flatMap({ try? SegmentEvent(validating: $0, defaultType: EventType(rawValue: type)) }) {
+        if let event = validated(json) {
             object["data"] = .object(event.courierData)
         } else {
             object["data"] = .null
