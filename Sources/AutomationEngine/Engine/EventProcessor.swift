@@ -15,7 +15,8 @@ public final class EventProcessor: Sendable {
     private let configurations = Mutex<[String: (version: Int, configuration: HeraldConfiguration)]>([:])
     private let handoff: ParsedEventHandoff?
     private let backlog: EngineBacklog?
-    /// An event of the log ready for processing: as stored, and parsed (nil if unreadable).
+    /// An event of the log ready for processing: as stored, and parsed when the gathering
+    /// pass could tell it will be needed (nil: parsed in the transaction if it is).
     private typealias Gathered = (stored: StoredEvent, event: SegmentEvent?)
 
     /// - Parameters:
@@ -36,12 +37,13 @@ public final class EventProcessor: Sendable {
     /// Processes up to `limit` events past the cursor in one transaction; returns how many.
     ///
     /// The events are first gathered outside the single writer (which ingest shares): taken
-    /// from the hand-off when the group-commit writer left them there, else read and parsed
-    /// on a reader connection. The write transaction then lists the positions past the
-    /// cursor again (an erasure may have deleted some since) and uses a gathered event for
-    /// each position it finds (a row is never updated, and positions are never reused),
-    /// reading and parsing inside it only what was appended meanwhile. The outcome is the
-    /// same as reading everything inside it.
+    /// from the hand-off when the group-commit writer left them there, else read on a reader
+    /// connection, and parsed there only if processing will need them (see `needsParsing`).
+    /// The write transaction then lists the positions past the cursor again (an erasure may
+    /// have deleted some since) and uses a gathered event for each position it finds (a row
+    /// is never updated, and positions are never reused), reading inside it only what was
+    /// appended meanwhile and parsing only what turns out to be needed. The outcome is the
+    /// same as reading and parsing everything inside it.
     @discardableResult
     public func processPending(limit: Int = 500) async throws -> Int {
         let time = now()
@@ -57,10 +59,12 @@ public final class EventProcessor: Sendable {
             if let first = missing.first, let last = missing.last {
                 let rows = try Row.fetchCursor(db, sql: "SELECT * FROM event WHERE seq BETWEEN ? AND ?", arguments: [first, last])
                 let wanted = Set(missing)
+                var configurations = ConfigurationsInTransaction()
                 while let row = try rows.next() {
                     let stored = StoredEvent(row: row)
                     guard wanted.contains(stored.seq) else { continue }
-                    gathered[stored.seq] = (stored, stored.validatedEvent)
+                    let parse = try self.needsParsing(stored, configuration: self.inForce(for: stored.workspaceId, &configurations, db))
+                    gathered[stored.seq] = (stored, parse ? stored.validatedEvent : nil)
                 }
             }
             return gathered
@@ -82,7 +86,7 @@ public final class EventProcessor: Sendable {
                 } else {
                     guard let row = try Row.fetchOne(readEvent, arguments: [seq]) else { continue }
                     stored = StoredEvent(row: row)
-                    parsed = stored.validatedEvent
+                    parsed = nil
                 }
                 names.count(stored)
                 var trace = EventTrace()
@@ -112,6 +116,29 @@ public final class EventProcessor: Sendable {
         var byWorkspace: [String: (version: Int, configuration: HeraldConfiguration)?] = [:]
     }
 
+    /// The configuration in force for `workspace`, looked up once per transaction.
+    private func inForce(
+        for workspace: String, _ configurations: inout ConfigurationsInTransaction, _ db: Database
+    ) throws -> (version: Int, configuration: HeraldConfiguration)? {
+        if let known = configurations.byWorkspace[workspace] { return known }
+        let found = try configuration(for: workspace, db)
+        configurations.byWorkspace[workspace] = .some(found)
+        return found
+    }
+
+    /// Whether events of this call update profiles or groups (when processed, not replayed).
+    private static func changesProfiles(_ type: String) -> Bool {
+        type == "identify" || type == "alias" || type == "group"
+    }
+
+    /// Whether processing `stored` reads its parsed form: profile and group calls always
+    /// update profiles; any other event only when a mapping handles its name. Most traffic
+    /// (tracks, pages, screens nothing is mapped to) is then never parsed again after ingest.
+    private func needsParsing(_ stored: StoredEvent, configuration: (version: Int, configuration: HeraldConfiguration)?) -> Bool {
+        guard stored.type != "delete" else { return false }
+        return Self.changesProfiles(stored.type) || !(configuration?.configuration.mappings(for: stored.name).isEmpty ?? true)
+    }
+
     /// Evaluates one event inside the caller's transaction and returns its explain trace.
     ///
     /// - Parameter replay: re-evaluating a stored event (``Replayer``): profiles are not
@@ -126,7 +153,7 @@ public final class EventProcessor: Sendable {
         return trace
     }
 
-    /// - Parameter parsed: the event already parsed from `stored.raw`, or nil to parse it here.
+    /// - Parameter parsed: the event already parsed from `stored.raw`, or nil to parse it here if it is needed.
     private func process(
         _ stored: StoredEvent, parsed: SegmentEvent?, at time: Timestamp, cancellationTTL: Int64, replay: Bool,
         configurations: inout ConfigurationsInTransaction, trace: inout EventTrace, _ db: Database
@@ -135,21 +162,23 @@ public final class EventProcessor: Sendable {
             trace.summary = "the user's data was erased at ingest"
             return
         }
-        guard let event = parsed ?? stored.validatedEvent else {
-            trace.summary = "the stored event could not be read again; nothing was done"
-            return
+        // Parsed only when needed (see `needsParsing`); a stored event was valid at ingest,
+        // so failing to read it again means the row was damaged.
+        var event = parsed
+        func readEvent() -> SegmentEvent? {
+            if event == nil { event = stored.validatedEvent }
+            if event == nil { trace.summary = "the stored event could not be read again; nothing was done" }
+            return event
         }
         let workspace = stored.workspaceId
         let profiles = ProfileStore(db: db, workspace: workspace, time: time)
-        let recipient = replay ? try profiles.recipient(of: event) : try profiles.apply(event, trace: &trace)
-        let inForce: (version: Int, configuration: HeraldConfiguration)?
-        if let known = configurations.byWorkspace[workspace] {
-            inForce = known
-        } else {
-            inForce = try configuration(for: workspace, db)
-            configurations.byWorkspace[workspace] = .some(inForce)
+        // Profile and group calls update profiles whether or not anything is mapped to them.
+        var applied: String??
+        if !replay && Self.changesProfiles(stored.type) {
+            guard let event = readEvent() else { return }
+            applied = .some(try profiles.apply(event, trace: &trace))
         }
-        guard let (version, configuration) = inForce else {
+        guard let (version, configuration) = try inForce(for: workspace, &configurations, db) else {
             trace.summary = "no configuration applied to workspace \(workspace)"
             return
         }
@@ -158,6 +187,9 @@ public final class EventProcessor: Sendable {
             trace.summary = "no mapping for \"\(stored.name)\""
             return
         }
+        guard let event = readEvent() else { return }
+        // For any other call (or a replay), applying is only resolving the recipient's profile.
+        let recipient = try applied ?? (replay ? profiles.recipient(of: event) : profiles.apply(event, trace: &trace))
         let scope = try Self.scope(for: event, stored: stored, recipient: recipient, profiles: profiles)
         var acted = false
         for mapping in mappings {

@@ -40,6 +40,14 @@ public final class RunWorker: Sendable {
         while executed < limit {
             let time = now()
             let budget = min(batchSize, limit - executed)
+            // Looking on a reader first: the single writer, which ingest shares, is taken only
+            // when a step is due (most engine passes find none).
+            let anyDue = try await store.writer.read { db in
+                try Bool.fetchOne(
+                    db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM run WHERE state = 'pending' AND dueAt <= ?)"),
+                    arguments: [time.millisecondsSince1970]) ?? false
+            }
+            guard anyDue else { break }
             let ran: Int
             do {
                 ran = try await store.writer.write { db in try self.executeBatch(at: time, budget: budget, db) }
