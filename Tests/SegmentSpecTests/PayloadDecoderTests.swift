@@ -55,6 +55,39 @@ struct PayloadDecoderTests {
         #expect(stored["context"]?["library"]?["version"] == "2.3.0")
     }
 
+    @Test("an event of a batch is stored as sent, with the batch's shared fields appended when merging only adds them")
+    func batchEventKeepsItsBytes() throws {
+        let own = #"{ "type": "track", "event": "A", "userId": "u", "properties": {"price": 10.0, "tags": ["a]", "{b"]} }"#
+        let payload = try decode(#"{"batch": [ \#(own) , {}], "sentAt": "2026-01-01T00:00:05.000Z", "context": {"ip": "9.9.9.9"}}"#, .batch)
+        let stored = String(decoding: payload.events[0].storedJSON, as: UTF8.self)
+        #expect(stored == own.dropLast() + #","context":{"ip":"9.9.9.9"},"sentAt":"2026-01-01T00:00:05.000Z"}"#)
+        #expect(try payload.events[0].outcome.get().sentAtText == "2026-01-01T00:00:05.000Z")
+        #expect(String(decoding: payload.events[1].storedJSON, as: UTF8.self).isEmpty)  // rejected: no type
+        #expect(try decode(#"{"batch":[{}],"sentAt":"2026-01-01T00:00:05.000Z"}"#, .batch).events[0].messageId == nil)
+    }
+
+    @Test("whether stored as sent or encoded again, a batch's events store exactly the merged event")
+    func batchStoredTextMatchesTheMerge() throws {
+        let sentAt = #""sentAt":"2026-01-01T00:00:05.000Z""#
+        // (body, expected stored event): appends, in-place replacements and merges, writeKey, escapes.
+        let cases: [(String, String)] = [
+            (#"{"batch":[{"type":"track","event":"A","userId":"u"}],\#(sentAt)}"#, #"{"type":"track","event":"A","userId":"u",\#(sentAt)}"#),
+            (#"{"batch":[{"type":"track","event":"A","userId":"u","sentAt":null}],\#(sentAt)}"#, #"{"type":"track","event":"A","userId":"u",\#(sentAt)}"#),
+            (#"{"batch":[{"type":"track","event":"A","userId":"u","context":{"ip":"1.1.1.1"}}],"context":{"ip":"9.9.9.9","locale":"fr"}}"#,
+             #"{"type":"track","event":"A","userId":"u","context":{"ip":"1.1.1.1","locale":"fr"}}"#),
+            (#"{"batch":[{"type":"track","event":"A","userId":"u","writeKey":"k"}],\#(sentAt)}"#, #"{"type":"track","event":"A","userId":"u",\#(sentAt)}"#),
+            (#"{"batch":[{"type":"track","event":"A \"]}\\","userId":"u"}],\#(sentAt)}"#, #"{"type":"track","event":"A \"]}\\","userId":"u",\#(sentAt)}"#),
+            (#"{"batch":[],"batch":[{"type":"track","event":"A","userId":"u"}],\#(sentAt)}"#, #"{"type":"track","event":"A","userId":"u",\#(sentAt)}"#),
+            (#"{"batch":[{"type":"track","event":"A","userId":"u"}],"batch":[{"type":"page","userId":"u"}]}"#, #"{"type":"page","userId":"u"}"#),
+        ]
+        for (body, expected) in cases {
+            let payload = try decode(body, .batch)
+            let event = try #require(payload.events.first)
+            #expect(try JSONParser.parse(event.storedJSON) == JSONParser.parse(expected), "\(body)")
+            #expect(try JSONParser.parse(event.storedJSON).objectValue?.keys == JSONParser.parse(expected).objectValue?.keys, "\(body)")
+        }
+    }
+
     @Test("a JSON array on the destination endpoint is a batch of its elements")
     func arrayOfEvents() throws {
         let payload = try decode(#"[{"type":"track","event":"A","userId":"u"},{"type":"page","userId":"u"}]"#, .destination)

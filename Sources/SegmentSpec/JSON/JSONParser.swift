@@ -31,6 +31,32 @@ public enum JSONParser {
         }
     }
 
+    /// Parses one JSON document, and finds where each element of the array that is the value
+    /// of `member` in the top-level object lies in `bytes` (so it can be stored as sent).
+    ///
+    /// - Returns: the value, and the elements' byte ranges; nil ranges when the document is
+    ///   not an object or `member` is not an array. With a repeated member, the ranges are
+    ///   those of the last occurrence, the one ``JSONObject`` look-up returns.
+    public static func parse(_ bytes: [UInt8], elementRangesOf member: String) throws(MalformedJSONError) -> (value: JSONValue, elementRanges: [Range<Int>]?) {
+        do {
+            return try bytes.withUnsafeBytes { buffer in
+                var reader = Reader(bytes: buffer)
+                reader.rangesMember = member
+                reader.skipWhitespace()
+                let value = try reader.parseValue(depth: 0)
+                reader.skipWhitespace()
+                if reader.index < buffer.count {
+                    throw reader.error("unexpected data after the JSON value")
+                }
+                return (value, reader.elementRanges)
+            }
+        } catch let error as MalformedJSONError {
+            throw error
+        } catch {
+            preconditionFailure("unreachable: parse only throws MalformedJSONError")
+        }
+    }
+
     /// Parses one JSON document from a string.
     public static func parse(_ text: String) throws(MalformedJSONError) -> JSONValue {
         try parse(Array(text.utf8))
@@ -43,6 +69,10 @@ private let backslash = UInt8(ascii: "\\")
 private struct Reader {
     let bytes: UnsafeRawBufferPointer
     var index = 0
+    /// A member of the top-level object whose array elements' byte ranges are recorded.
+    var rangesMember: String?
+    /// The recorded ranges (see ``JSONParser/parse(_:elementRangesOf:)``).
+    var elementRanges: [Range<Int>]?
 
     init(bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
@@ -125,7 +155,18 @@ private struct Reader {
             guard bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after an object key") }
             index += 1
             skipWhitespace()
-            let value = try parseValue(depth: depth)
+            let value: JSONValue
+            if depth == 1, let rangesMember, key == rangesMember {
+                // The last occurrence decides, as for look-up.
+                elementRanges = nil
+                if index < bytes.count, bytes[index] == UInt8(ascii: "[") {
+                    value = .array(try parseArray(depth: depth + 1, recordingRanges: true))
+                } else {
+                    value = try parseValue(depth: depth)
+                }
+            } else {
+                value = try parseValue(depth: depth)
+            }
             members.append(JSONObject.Member(key: key, value: value))
             skipWhitespace()
             guard index < bytes.count else { throw endError("an object") }
@@ -139,27 +180,32 @@ private struct Reader {
         }
     }
 
-    mutating func parseArray(depth: Int) throws(MalformedJSONError) -> [JSONValue] {
+    mutating func parseArray(depth: Int, recordingRanges: Bool = false) throws(MalformedJSONError) -> [JSONValue] {
         guard depth <= JSONParser.maximumDepth else {
             throw error("nesting deeper than \(JSONParser.maximumDepth) levels")
         }
         index += 1  // [
         var elements: [JSONValue] = []
+        var ranges: [Range<Int>] = []
         skipWhitespace()
         guard index < bytes.count else { throw endError("an array") }
         if bytes[index] == UInt8(ascii: "]") {
             index += 1
+            if recordingRanges { elementRanges = ranges }
             return elements
         }
         while true {
             skipWhitespace()
+            let start = index
             elements.append(try parseValue(depth: depth))
+            if recordingRanges { ranges.append(start..<index) }
             skipWhitespace()
             guard index < bytes.count else { throw endError("an array") }
             switch bytes[index] {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "]"):
                 index += 1
+                if recordingRanges { elementRanges = ranges }
                 return elements
             default: throw error("expected ',' or ']' in an array")
             }
