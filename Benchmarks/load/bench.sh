@@ -122,4 +122,7 @@ peak RSS of herald = ${rss} MB (target < 200 MB)
 single-event ingest with 1,000 mappings = ${mapped_ratio}% of the figure without (target >= 90%)
 engine lag (events not yet processed) right after the load: 1,000 mappings ${mapped_lag}, after the batch runs ${batch_lag} (${drained})
 events stored = ${stored}; wrk error lines: single $(errors_of single), mapped $(errors_of mapped), batch $(errors_of batch)
+
+Every round (requests/s p50 p99 error-lines), to show the spread behind the medians:
+$(for run in bare single mapped batch paced; do echo "  $run: $(paste -sd ';' "$work/$run.series" | sed 's/;/ | /g')"; done)
 REPORT

@@ -79,12 +79,30 @@ struct PayloadDecoderTests {
             (#"{"batch":[{"type":"track","event":"A \"]}\\","userId":"u"}],\#(sentAt)}"#, #"{"type":"track","event":"A \"]}\\","userId":"u",\#(sentAt)}"#),
             (#"{"batch":[],"batch":[{"type":"track","event":"A","userId":"u"}],\#(sentAt)}"#, #"{"type":"track","event":"A","userId":"u",\#(sentAt)}"#),
             (#"{"batch":[{"type":"track","event":"A","userId":"u"}],"batch":[{"type":"page","userId":"u"}]}"#, #"{"type":"page","userId":"u"}"#),
+            (#"{"batch":[{"type":"track","event":"A","userId":"u","sentAt":"a","sentAt":null}],\#(sentAt)}"#,
+             #"{"type":"track","event":"A","userId":"u","sentAt":"a","sentAt":"2026-01-01T00:00:05.000Z"}"#),
+            (#"{"batch":[{"type":"track","event":"A","userId":"u","context":{"ip":"1.1.1.1"}}],"integrations":{"All":false}}"#,
+             #"{"type":"track","event":"A","userId":"u","context":{"ip":"1.1.1.1"},"integrations":{"All":false}}"#),
         ]
         for (body, expected) in cases {
             let payload = try decode(body, .batch)
             let event = try #require(payload.events.first)
             #expect(try JSONParser.parse(event.storedJSON) == JSONParser.parse(expected), "\(body)")
             #expect(try JSONParser.parse(event.storedJSON).objectValue?.keys == JSONParser.parse(expected).objectValue?.keys, "\(body)")
+        }
+    }
+
+    @Test("a batch event's size counts as sent, but one that fits the limit once compacted is still taken")
+    func batchEventSizeLimit() throws {
+        let padding = String(repeating: " ", count: 20_000)
+        let roomy = #"{"type":"track",\#(padding)"event":"A",\#(padding)"userId":"u"}"#  // 40 KB as sent, 40 B compacted
+        let payload = try decode(#"{"batch":[\#(roomy)],"sentAt":"2026-01-01T00:00:05.000Z"}"#, .batch)
+        #expect(try payload.events[0].outcome.get().courierName == "track/A")
+        #expect(payload.events[0].storedJSON == Array(#"{"type":"track","event":"A","userId":"u","sentAt":"2026-01-01T00:00:05.000Z"}"#.utf8))
+        let large = #"{"type":"track","event":"A","userId":"u","properties":{"text":"\#(String(repeating: "x", count: 33_000))"}}"#
+        guard case .failure(.tooLarge) = try decode(#"{"batch":[\#(large)]}"#, .batch).events[0].outcome else {
+            Issue.record("an event over 32 KB once compacted must be refused")
+            return
         }
     }
 

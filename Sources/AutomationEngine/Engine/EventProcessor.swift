@@ -163,7 +163,8 @@ public final class EventProcessor: Sendable {
             return
         }
         // Parsed only when needed (see `needsParsing`); a stored event was valid at ingest,
-        // so failing to read it again means the row was damaged.
+        // so failing to read it again means the row was damaged. A damaged row nothing needed
+        // to read gets the trace of what was done with it (nothing), not this summary.
         var event = parsed
         func readEvent() -> SegmentEvent? {
             if event == nil { event = stored.validatedEvent }

@@ -28,8 +28,9 @@ public struct DecodedEvent: Sendable {
     public let outcome: Result<SegmentEvent, EventValidationError>
     /// The event's JSON as stored (empty for a rejected event): the original bytes for a single event; for an
     /// event of a batch, its original bytes with the batch's shared fields appended when merging them only adds
-    /// members, otherwise the compact encoding of the merged event (member order and number literals kept).
-    /// A `writeKey` member is removed: credentials never reach the event log.
+    /// members (and the result fits the event size limit), otherwise the compact encoding of the merged event
+    /// (member order and number literals kept). A `writeKey` member is removed: credentials never reach the
+    /// event log. The event size limit applies to these bytes.
     public let storedJSON: [UInt8]
 }
 
@@ -151,15 +152,19 @@ public struct PayloadDecoder: Sendable {
             let appended = shared.map({ $0.appendedMembers(for: object) }) ?? []
         {
             var bytes = Array(original.dropLast())
-            for member in appended {
-                if !object.isEmpty { bytes.append(UInt8(ascii: ",")) }
+            for (position, member) in appended.enumerated() {
+                if position > 0 || !object.isEmpty { bytes.append(UInt8(ascii: ",")) }
                 JSONValue.writeString(member.key, to: &bytes)
                 bytes.append(UInt8(ascii: ":"))
                 member.value.write(to: &bytes)
-                object[member.key] = member.value
             }
             bytes.append(UInt8(ascii: "}"))
-            return makeEvent(object, bytes: bytes, index: index, defaultType: nil)
+            // Whitespace counts as sent: an event that fits the size limit only once compacted
+            // is encoded again below, so no event is refused that compacting would let in.
+            if bytes.count <= limits.maximumEventBytes {
+                for member in appended { object[member.key] = member.value }
+                return makeEvent(object, bytes: bytes, index: index, defaultType: nil)
+            }
         }
         shared?.merge(into: &object)
         object["writeKey"] = nil
