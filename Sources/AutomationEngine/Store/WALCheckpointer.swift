@@ -1,0 +1,73 @@
+public import Logging
+import GRDB
+public import ServiceLifecycle
+
+/// Copies the write-ahead log back into the database file in the background, from a
+/// connection of its own, so that a commit does not.
+///
+/// Left to itself, SQLite checkpoints inside the commit that takes the log past 1,000 pages:
+/// that one commit copies megabytes into the database file and syncs it, and every request
+/// waiting for it is answered late (see BENCHMARKS.md, fifth session, for what this saves at
+/// the p99). A passive checkpoint runs
+/// beside the single writer and readers without waiting for either. While it runs, the
+/// writer's own automatic checkpoint is kept only as a backstop at a larger size, in case this
+/// one falls behind or fails.
+public struct WALCheckpointer: Service {
+    /// Log size, in pages, at which the writer checkpoints by itself while this one runs.
+    public static let backstopPages = 10_000
+    /// SQLite's own threshold, put back when this checkpointer stops.
+    public static let defaultAutocheckpointPages = 1_000
+
+    private let store: HeraldStore
+    private let interval: Duration
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - store: an on-disk store (an in-memory store has no log: `run` returns at once).
+    ///   - interval: time between checkpoints; one with nothing to copy costs little.
+    public init(store: HeraldStore, interval: Duration = .milliseconds(100), logger: Logger = Logger(label: "herald.checkpoints")) {
+        self.store = store
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// Checkpoints every `interval` until graceful shutdown.
+    public func run() async throws {
+        guard let path = store.path else { return }
+        let connection = try DatabaseQueue(path: path, configuration: Self.connectionConfiguration)
+        try await Self.setAutocheckpoint(of: store, Self.backstopPages)
+        var failing = false
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                // Outside a transaction: a checkpoint cannot run inside one.
+                _ = try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+                if failing { logger.info("WAL checkpoints succeed again") }
+                failing = false
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                // The writer's backstop checkpoint is running: nothing to do this time.
+            } catch {
+                if !failing { logger.warning("WAL checkpoint failed; the writer's own checkpoints take over", metadata: ["error": "\(error)"]) }
+                failing = true
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+        // In a task of its own: this one may be cancelled, and the write must still happen.
+        let store = self.store
+        try? await Task { try await Self.setAutocheckpoint(of: store, Self.defaultAutocheckpointPages) }.value
+    }
+
+    private static func setAutocheckpoint(of store: HeraldStore, _ pages: Int) async throws {
+        try await store.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = \(pages)") }
+    }
+
+    /// `synchronous=FULL` like the store's own connections (a checkpoint syncs the log before
+    /// copying it and the database file after); waits briefly rather than failing when the
+    /// schema is locked at start-up.
+    private static var connectionConfiguration: Configuration {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(1)
+        configuration.label = "WALCheckpointer"
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        return configuration
+    }
+}
