@@ -7,6 +7,7 @@ public struct ConditionSyntaxError: Error, Sendable, Hashable, CustomStringConve
     /// One-based column within that line.
     public let column: Int
 
+    /// An error at `line` and `column` of the expression.
     public init(reason: String, line: Int, column: Int) {
         self.reason = reason
         self.line = line

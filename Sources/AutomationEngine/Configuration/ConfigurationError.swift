@@ -7,6 +7,7 @@ public struct ConfigurationIssue: Sendable, Hashable, CustomStringConvertible {
     /// What is wrong and, where possible, what to write instead.
     public let message: String
 
+    /// A problem at `line` and `column` of the file.
     public init(line: Int, column: Int, message: String) {
         self.line = line
         self.column = column

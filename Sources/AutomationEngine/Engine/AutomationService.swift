@@ -20,6 +20,7 @@ public struct AutomationService: Service {
     static let smallestBatch = 64
     static let largestBatch = 2_000
 
+    /// - Parameter idleInterval: the pause after a round that found nothing to do.
     public init(processor: EventProcessor, worker: RunWorker, deliverer: WebhookDeliverer, idleInterval: Duration = .milliseconds(100), logger: Logger) {
         self.processor = processor
         self.worker = worker
@@ -28,6 +29,7 @@ public struct AutomationService: Service {
         self.logger = logger
     }
 
+    /// Runs rounds of the engine until graceful shutdown or cancellation.
     public func run() async throws {
         var processLimit = Self.smallestBatch
         while !Task.isShuttingDownGracefully && !Task.isCancelled {

@@ -24,6 +24,11 @@ public struct WebhookDeliverer: Sendable {
     private let logger: Logger
     private let now: @Sendable () -> Timestamp
 
+    /// A deliverer of `store`'s webhook messages.
+    ///
+    /// - Parameters:
+    ///   - client: the HTTP client that POSTs them.
+    ///   - now: the clock that decides which messages are due; tests pass a fixed one.
     public init(store: HeraldStore, client: HTTPClient = .shared, logger: Logger = Logger(label: "herald.webhook"),
                 now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }) {
         self.store = store

@@ -25,6 +25,7 @@ public final class HeraldMetrics: Sendable {
         let outcome: String
     }
 
+    /// A fresh set of metrics, in a registry of its own.
     public init() {
         commitEvents = registry.makeValueHistogram(
             descriptor: Self.name("commit_batch", unit: "events", help: "Events written per group-commit transaction"),

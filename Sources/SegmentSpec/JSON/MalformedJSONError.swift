@@ -5,6 +5,7 @@ public struct MalformedJSONError: Error, Sendable, Equatable, CustomStringConver
     /// Zero-based byte offset in the input where the problem was found.
     public let offset: Int
 
+    /// An error found at byte `offset` of the input.
     public init(reason: String, offset: Int) {
         self.reason = reason
         self.offset = offset
