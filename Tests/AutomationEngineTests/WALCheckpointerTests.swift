@@ -1,6 +1,7 @@
 import AutomationEngine
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 @Suite("WAL checkpointer: committed events reach the database file without a commit copying them")
@@ -73,8 +74,19 @@ struct WALCheckpointerTests {
         }
     }
 
-    @Test("an in-memory store has no log: the checkpointer returns at once")
+    @Test("an in-memory store has no log: the checkpointer waits for shutdown without finishing early, which would stop the server")
     func inMemory() async throws {
-        try await WALCheckpointer(store: try HeraldStore.inMemory()).run()
+        final class Flag: Sendable { let value = Mutex(false) }
+        let finished = Flag()
+        let store = try HeraldStore.inMemory()
+        let checkpointing = Task {
+            try await WALCheckpointer(store: store).run()
+            finished.value.withLock { $0 = true }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(!finished.value.withLock { $0 })
+        checkpointing.cancel()
+        try await checkpointing.value
+        #expect(finished.value.withLock { $0 })
     }
 }

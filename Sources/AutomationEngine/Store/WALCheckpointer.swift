@@ -23,7 +23,7 @@ public struct WALCheckpointer: Service {
     private let logger: Logger
 
     /// - Parameters:
-    ///   - store: an on-disk store (an in-memory store has no log: `run` returns at once).
+    ///   - store: an on-disk store (an in-memory store has no log: `run` only waits for shutdown).
     ///   - interval: time between checkpoints; one with nothing to copy costs little.
     public init(store: HeraldStore, interval: Duration = .milliseconds(100), logger: Logger = Logger(label: "herald.checkpoints")) {
         self.store = store
@@ -32,10 +32,22 @@ public struct WALCheckpointer: Service {
     }
 
     /// Checkpoints every `interval` until graceful shutdown.
+    ///
+    /// It never ends the server by finishing early (a service group stops every service when
+    /// one returns or throws): without a log, or when its connection cannot be set up, it
+    /// leaves checkpoints to the writer and waits for shutdown.
     public func run() async throws {
-        guard let path = store.path else { return }
-        let connection = try DatabaseQueue(path: path, configuration: Self.connectionConfiguration)
-        try await Self.setAutocheckpoint(of: store, Self.backstopPages)
+        let connection: DatabaseQueue
+        do {
+            guard let path = store.path else { return await Self.waitForShutdown() }
+            connection = try DatabaseQueue(path: path, configuration: Self.connectionConfiguration)
+            try await Self.setAutocheckpoint(of: store, Self.backstopPages)
+        } catch is CancellationError {
+            return
+        } catch {
+            logger.warning("WAL checkpoints stay with the writer's commits", metadata: ["error": "\(error)"])
+            return await Self.waitForShutdown()
+        }
         var failing = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
@@ -43,6 +55,8 @@ public struct WALCheckpointer: Service {
                 _ = try await connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
                 if failing { logger.info("WAL checkpoints succeed again") }
                 failing = false
+            } catch is CancellationError {
+                break
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
                 // The writer's backstop checkpoint is running: nothing to do this time.
             } catch {
@@ -54,6 +68,11 @@ public struct WALCheckpointer: Service {
         // In a task of its own: this one may be cancelled, and the write must still happen.
         let store = self.store
         try? await Task { try await Self.setAutocheckpoint(of: store, Self.defaultAutocheckpointPages) }.value
+    }
+
+    /// Returns on graceful shutdown or cancellation.
+    private static func waitForShutdown() async {
+        try? await gracefulShutdown()
     }
 
     private static func setAutocheckpoint(of store: HeraldStore, _ pages: Int) async throws {
