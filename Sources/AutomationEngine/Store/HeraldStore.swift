@@ -27,6 +27,9 @@ public struct HeraldStore: Sendable {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let pool = try DatabasePool(path: path, configuration: configuration)
+        // Set again on the writer: the pool switches it to NORMAL when it turns WAL on, after
+        // `prepareDatabase`, and NORMAL does not sync a commit to disk.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let store = HeraldStore(writer: pool, path: path)
         try store.migrate()
         return store
