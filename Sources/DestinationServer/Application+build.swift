@@ -5,7 +5,7 @@ import NIOCore
 import SegmentSpec
 
 /// Builds Herald's HTTP application over `store`: ingest endpoints, health and metrics,
-/// with the group-commit writer, the dedup pruner, the WAL checkpointer and the automation
+/// with the WAL checkpointer, the group-commit writer, the dedup pruner and the automation
 /// engine as its background services.
 ///
 /// - Parameters:
@@ -38,7 +38,8 @@ public func buildApplication(
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Herald"),
-        services: [writer, pruner, checkpointer, automation],
+        // Services stop in reverse order: the checkpointer goes on while the writer drains.
+        services: [checkpointer, writer, pruner, automation],
         onServerRunning: { channel in
             await onListening(configuration.host, channel.localAddress?.port ?? configuration.port)
         },

@@ -30,6 +30,9 @@ struct WALCheckpointerTests {
         }
     }
 
+    /// SQLite's own automatic checkpoint threshold.
+    private static let sqliteDefaultPages = 1_000
+
     private static func writerAutocheckpoint(_ store: HeraldStore) async throws -> Int? {
         try await store.writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
     }
@@ -62,15 +65,27 @@ struct WALCheckpointerTests {
         }
     }
 
-    @Test("while it runs the writer checkpoints by itself only past the backstop size; SQLite's default comes back after")
+    @Test("while it runs the writer checkpoints by itself only past the backstop size; the writer's own threshold comes back after")
     func backstop() async throws {
         try await Self.withStore { store, _ in
-            #expect(try await Self.writerAutocheckpoint(store) == WALCheckpointer.defaultAutocheckpointPages)
+            #expect(try await Self.writerAutocheckpoint(store) == Self.sqliteDefaultPages)
             let checkpointing = Task { try await WALCheckpointer(store: store, interval: .milliseconds(10)).run() }
             #expect(try await Self.eventually { try await Self.writerAutocheckpoint(store) == WALCheckpointer.backstopPages })
             checkpointing.cancel()
             try await checkpointing.value
-            #expect(try await Self.writerAutocheckpoint(store) == WALCheckpointer.defaultAutocheckpointPages)
+            #expect(try await Self.writerAutocheckpoint(store) == Self.sqliteDefaultPages)
+        }
+    }
+
+    @Test("a database file removed under the server is not replaced by an empty one: the writer keeps its own checkpoints")
+    func fileGone() async throws {
+        try await Self.withStore { store, path in
+            for suffix in ["", "-wal", "-shm"] { try FileManager.default.removeItem(atPath: path + suffix) }
+            let checkpointing = Task { try await WALCheckpointer(store: store, interval: .milliseconds(10)).run() }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await Self.writerAutocheckpoint(store) == Self.sqliteDefaultPages)
+            checkpointing.cancel()
+            try await checkpointing.value
         }
     }
 

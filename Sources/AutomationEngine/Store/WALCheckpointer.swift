@@ -7,16 +7,13 @@ public import ServiceLifecycle
 ///
 /// Left to itself, SQLite checkpoints inside the commit that takes the log past 1,000 pages:
 /// that one commit copies megabytes into the database file and syncs it, and every request
-/// waiting for it is answered late (see BENCHMARKS.md, fifth session, for what this saves at
-/// the p99). A passive checkpoint runs
-/// beside the single writer and readers without waiting for either. While it runs, the
-/// writer's own automatic checkpoint is kept only as a backstop at a larger size, in case this
-/// one falls behind or fails.
+/// waiting for it is answered late (BENCHMARKS.md, fifth session, has what this changes). A
+/// passive checkpoint runs beside the single writer and the readers without waiting for
+/// either. While it runs, the writer's own automatic checkpoint is kept only as a backstop
+/// at a larger size, in case this one falls behind or fails.
 public struct WALCheckpointer: Service {
     /// Log size, in pages, at which the writer checkpoints by itself while this one runs.
     public static let backstopPages = 10_000
-    /// SQLite's own threshold, put back when this checkpointer stops.
-    public static let defaultAutocheckpointPages = 1_000
 
     private let store: HeraldStore
     private let interval: Duration
@@ -31,17 +28,19 @@ public struct WALCheckpointer: Service {
         self.logger = logger
     }
 
-    /// Checkpoints every `interval` until graceful shutdown.
+    /// Checkpoints every `interval` until graceful shutdown or cancellation, then gives the
+    /// writer its own threshold back.
     ///
     /// It never ends the server by finishing early (a service group stops every service when
     /// one returns or throws): without a log, or when its connection cannot be set up, it
     /// leaves checkpoints to the writer and waits for shutdown.
     public func run() async throws {
         let connection: DatabaseQueue
+        let writerThreshold: Int
         do {
             guard let path = store.path else { return await Self.waitForShutdown() }
-            connection = try DatabaseQueue(path: path, configuration: Self.connectionConfiguration)
-            try await Self.setAutocheckpoint(of: store, Self.backstopPages)
+            connection = try await Self.openConnection(path)
+            writerThreshold = try await Self.exchangeAutocheckpoint(of: store, Self.backstopPages)
         } catch is CancellationError {
             return
         } catch {
@@ -57,7 +56,9 @@ public struct WALCheckpointer: Service {
                 failing = false
             } catch is CancellationError {
                 break
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            } catch DatabaseError.SQLITE_INTERRUPT where Task.isCancelled {
+                break  // cancellation interrupts a checkpoint in progress
+            } catch DatabaseError.SQLITE_BUSY {
                 // The writer's backstop checkpoint is running: nothing to do this time.
             } catch {
                 if !failing { logger.warning("WAL checkpoint failed; the writer's own checkpoints take over", metadata: ["error": "\(error)"]) }
@@ -67,7 +68,7 @@ public struct WALCheckpointer: Service {
         }
         // In a task of its own: this one may be cancelled, and the write must still happen.
         let store = self.store
-        try? await Task { try await Self.setAutocheckpoint(of: store, Self.defaultAutocheckpointPages) }.value
+        _ = try? await Task { try await Self.exchangeAutocheckpoint(of: store, writerThreshold) }.value
     }
 
     /// Returns on graceful shutdown or cancellation.
@@ -75,18 +76,32 @@ public struct WALCheckpointer: Service {
         try? await gracefulShutdown()
     }
 
-    private static func setAutocheckpoint(of store: HeraldStore, _ pages: Int) async throws {
-        try await store.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = \(pages)") }
+    /// Sets the writer's automatic checkpoint threshold; returns the one it replaces.
+    private static func exchangeAutocheckpoint(of store: HeraldStore, _ pages: Int) async throws -> Int {
+        try await store.writer.writeWithoutTransaction { db in
+            let previous = try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") ?? pages
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(pages)")
+            return previous
+        }
     }
 
-    /// `synchronous=FULL` like the store's own connections (a checkpoint syncs the log before
-    /// copying it and the database file after); waits briefly rather than failing when the
-    /// schema is locked at start-up.
-    private static var connectionConfiguration: Configuration {
+    /// A connection to the store's file, which must be in WAL mode: were the file missing or
+    /// replaced, opening would create a new database, whose checkpoints would do nothing.
+    ///
+    /// `synchronous=FULL` like the store's writer (a checkpoint then syncs the log before
+    /// copying it and the database file after). The journal mode is left as it is: GRDB's
+    /// `.wal` setting would also lower `synchronous`. Waits briefly rather than failing when
+    /// the schema is locked at start-up.
+    private static func openConnection(_ path: String) async throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.busyMode = .timeout(1)
         configuration.label = "WALCheckpointer"
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        return configuration
+        let connection = try DatabaseQueue(path: path, configuration: configuration)
+        let mode = try await connection.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        guard mode == "wal" else {
+            throw DatabaseError(message: "\(path) is not in WAL mode (journal_mode \(mode ?? "unknown")): not the server's database")
+        }
+        return connection
     }
 }
