@@ -5,8 +5,8 @@ import NIOCore
 import SegmentSpec
 
 /// Builds Herald's HTTP application over `store`: ingest endpoints, health and metrics,
-/// with the WAL checkpointer, the group-commit writer, the dedup pruner and the automation
-/// engine as its background services.
+/// with the group-commit writer, the dedup pruner and the automation engine as its
+/// background services.
 ///
 /// - Parameters:
 ///   - configuration: where to listen, limits, dedup window.
@@ -31,15 +31,13 @@ public func buildApplication(
     }
     let router = buildRouter(configuration, store: store, writer: writer, metrics: metrics)
     let pruner = DedupPruner(store: store, window: configuration.dedupWindow, logger: logger)
-    let checkpointer = WALCheckpointer(store: store, logger: logger)
     let automation = AutomationService(
         processor: EventProcessor(store: store, cancellationTTL: configuration.cancellationTTL, handoff: handoff, backlog: backlog), worker: RunWorker(store: store, logger: logger),
         deliverer: WebhookDeliverer(store: store, logger: logger), logger: logger)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Herald"),
-        // Services stop in reverse order: the checkpointer goes on while the writer drains.
-        services: [checkpointer, writer, pruner, automation],
+        services: [writer, pruner, automation],
         onServerRunning: { channel in
             await onListening(configuration.host, channel.localAddress?.port ?? configuration.port)
         },
