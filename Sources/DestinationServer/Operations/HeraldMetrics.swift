@@ -46,32 +46,34 @@ public final class HeraldMetrics: Sendable {
 
     /// Counts one answered request.
     func recordRequest(route: String, status: Int, duration: Duration) {
-        let labels = RequestLabels(route: route, status: status)
-        let series = requestSeries.withLock { known in
-            if let series = known[labels] { return series }
-            let series = (
-                count: registry.makeCounter(descriptor: Self.requests, labels: [("route", route), ("status", String(status))]),
-                duration: registry.makeDurationHistogram(
-                    descriptor: Self.requestDuration, labels: [("route", route)],
-                    buckets: [.microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
-                              .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(500)])
-            )
-            known[labels] = series
-            return series
+        let series = Self.series(in: requestSeries, for: RequestLabels(route: route, status: status)) {
+            (count: registry.makeCounter(descriptor: Self.requests, labels: [("route", route), ("status", String(status))]),
+             duration: registry.makeDurationHistogram(
+                descriptor: Self.requestDuration, labels: [("route", route)],
+                buckets: [.microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+                          .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(500)]))
         }
         series.count.increment()
         series.duration.record(duration)
     }
 
+    /// The series already made for `labels`, or the one `make` makes, kept for next time.
+    private static func series<Labels: Hashable & Sendable, Series: Sendable>(
+        in known: borrowing Mutex<[Labels: Series]>, for labels: Labels, make: () -> Series
+    ) -> Series {
+        known.withLock { known in
+            if let series = known[labels] { return series }
+            let series = make()
+            known[labels] = series
+            return series
+        }
+    }
+
     /// Counts events by type and outcome (`accepted`, `duplicate`, `rejected`).
     func recordEvents(type: String, outcome: String, count: Int = 1) {
         guard count > 0 else { return }
-        let labels = EventLabels(type: type, outcome: outcome)
-        let counter = eventCounters.withLock { known in
-            if let counter = known[labels] { return counter }
-            let counter = registry.makeCounter(descriptor: Self.events, labels: [("type", type), ("outcome", outcome)])
-            known[labels] = counter
-            return counter
+        let counter = Self.series(in: eventCounters, for: EventLabels(type: type, outcome: outcome)) {
+            registry.makeCounter(descriptor: Self.events, labels: [("type", type), ("outcome", outcome)])
         }
         counter.increment(by: Int64(count))
     }

@@ -10,25 +10,12 @@ public enum JSONParser {
 
     /// Parses one JSON document from UTF-8 bytes.
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(MalformedJSONError) -> JSONValue {
-        var reader = Reader(bytes: bytes)
-        reader.skipWhitespace()
-        let value = try reader.parseValue(depth: 0)
-        reader.skipWhitespace()
-        if reader.index < bytes.count {
-            throw reader.error("unexpected data after the JSON value")
-        }
-        return value
+        try document(in: bytes, rangesMember: nil).value
     }
 
     /// Parses one JSON document from UTF-8 bytes.
     public static func parse(_ bytes: [UInt8]) throws(MalformedJSONError) -> JSONValue {
-        do {
-            return try bytes.withUnsafeBytes { buffer in try parse(buffer) }
-        } catch let error as MalformedJSONError {
-            throw error
-        } catch {
-            preconditionFailure("unreachable: parse only throws MalformedJSONError")
-        }
+        try withBuffer(of: bytes) { buffer throws(MalformedJSONError) in try document(in: buffer, rangesMember: nil).value }
     }
 
     /// Parses one JSON document, and finds where each element of the array that is the value
@@ -38,18 +25,30 @@ public enum JSONParser {
     ///   not an object or `member` is not an array. With a repeated member, the ranges are
     ///   those of the last occurrence, the one ``JSONObject`` look-up returns.
     public static func parse(_ bytes: [UInt8], elementRangesOf member: String) throws(MalformedJSONError) -> (value: JSONValue, elementRanges: [Range<Int>]?) {
+        try withBuffer(of: bytes) { buffer throws(MalformedJSONError) in try document(in: buffer, rangesMember: member) }
+    }
+
+    /// The whole document in `bytes`, and the element ranges of `rangesMember` when one is given.
+    private static func document(
+        in bytes: UnsafeRawBufferPointer, rangesMember: String?
+    ) throws(MalformedJSONError) -> (value: JSONValue, elementRanges: [Range<Int>]?) {
+        var reader = Reader(bytes: bytes)
+        reader.rangesMember = rangesMember
+        reader.skipWhitespace()
+        let value = try reader.parseValue(depth: 0)
+        reader.skipWhitespace()
+        if reader.index < bytes.count {
+            throw reader.error("unexpected data after the JSON value")
+        }
+        return (value, reader.elementRanges)
+    }
+
+    /// Runs `body` on the array's bytes, keeping its typed error (`withUnsafeBytes` rethrows untyped).
+    private static func withBuffer<T>(
+        of bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws(MalformedJSONError) -> T
+    ) throws(MalformedJSONError) -> T {
         do {
-            return try bytes.withUnsafeBytes { buffer in
-                var reader = Reader(bytes: buffer)
-                reader.rangesMember = member
-                reader.skipWhitespace()
-                let value = try reader.parseValue(depth: 0)
-                reader.skipWhitespace()
-                if reader.index < buffer.count {
-                    throw reader.error("unexpected data after the JSON value")
-                }
-                return (value, reader.elementRanges)
-            }
+            return try bytes.withUnsafeBytes { buffer in try body(buffer) }
         } catch let error as MalformedJSONError {
             throw error
         } catch {
