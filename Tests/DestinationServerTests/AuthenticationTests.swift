@@ -83,6 +83,25 @@ struct AuthenticationTests {
         }
     }
 
+    @Test("a revoked key gets 401 for requests refused before the writer too, not a valid key's answer", arguments: [
+        ("/inbound/segment", #"{"type":"track","userId":"u"}"#),  // invalid event: 400 for a valid key
+        ("/inbound/segment", #"{"type":"purchase","userId":"u"}"#),  // unknown type: 501
+        ("/inbound/segment", #"{"type":"#),  // not JSON: 400
+        ("/v1/track", "[]"),  // wrong shape: 400
+    ])
+    func revokedKeyRefusedBeforeTheWriter(path: String, body: String) async throws {
+        try await LiveHerald.run { herald in
+            // Used once, so the server remembers it as valid; then revoked behind its back.
+            #expect(try await herald.post("/inbound/segment", Payloads.track(), auth: .basic(herald.ingestKey)).status == 200)
+            let ingest = try #require(try await herald.store.listKeys(workspace: "default").first { $0.scope == .ingest })
+            try await herald.store.revokeKey(id: ingest.id)
+            let refused = try await herald.post(path, body, auth: .basic(herald.ingestKey))
+            #expect(refused.status == 401, "\(refused.body)")
+            #expect(refused.header("WWW-Authenticate") == #"Basic realm="herald""#)
+            #expect(refused.message == "API key is unknown or revoked")
+        }
+    }
+
     @Test("an ingest key on the management API gets 403; an admin key reads its workspace's events")
     func scopes() async throws {
         try await LiveHerald.run { herald in

@@ -85,6 +85,31 @@ struct LimitsAndBadInputTests {
         }
     }
 
+    @Test("a batch over a limit from a writeKey-only client is a 400 naming the limit, not a 401 it would retry")
+    func writeKeyOnlyLimits() async throws {
+        try await LiveHerald.run { herald in
+            let tooMany = Array(repeating: Self.event, count: 2501).joined(separator: ",")
+            let context = #"{"library":{"name":"analytics-python"},"blob":"\#(String(repeating: "c", count: 33 * 1024))"}"#
+            let cases = [
+                ("{\"writeKey\":\"\(herald.ingestKey)\",\"batch\":[\(tooMany)]}", "batch has 2501 events; the limit is 2500"),
+                ("{\"batch\":[\(Self.event)],\"context\":\(context),\"writeKey\":\"\(herald.ingestKey)\"}", "exceed the 32 KB event limit"),
+                // 30 KB of context fits one event, but merged into 600 it makes 18 MB.
+                ("{\"batch\":[\(Array(repeating: Self.event, count: 600).joined(separator: ","))],\"context\":{\"blob\":\"\(String(repeating: "c", count: 30 * 1024))\"},\"writeKey\":\"\(herald.ingestKey)\"}",
+                 "the batch grows past 16 MB once its shared context is merged into each event"),
+            ]
+            for (body, message) in cases {
+                let reply = try await herald.post("/v1/batch", body, auth: .none)
+                #expect(reply.status == 400, "\(reply.body)")
+                #expect(reply.message?.contains(message) == true, "\(reply.body)")
+            }
+            // The body's key is still checked: a wrong one is a 401, whatever else is wrong.
+            let wrongKey = try await herald.post("/v1/batch", "{\"writeKey\":\"hk_wrong\",\"batch\":[\(tooMany)]}", auth: .none)
+            #expect(wrongKey.status == 401)
+            #expect(wrongKey.message == "API key is unknown or revoked")
+            #expect(try await herald.store.eventCount() == 0)
+        }
+    }
+
     @Test("a gzip bomb is refused once it inflates past the limit")
     func gzipBomb() async throws {
         try await LiveHerald.run { herald in

@@ -19,6 +19,10 @@ struct RateLimitTests {
             #expect(retryAfter >= 95 && retryAfter <= 100)
             #expect(refusal.message == "workspace default is limited to 1 events per second; retry after \(retryAfter) s")
             #expect(try await herald.store.eventCount(workspace: "default") == 100)
+            // A batch with nothing valid in it has nothing to limit: 200 with its rejections.
+            let nothingValid = try await herald.post("/inbound/segment", #"[{"type":"track","userId":"u"}]"#, auth: .basic(herald.ingestKey))
+            #expect(nothingValid.status == 200, "\(nothingValid.body)")
+            #expect(nothingValid.json?["rejected"]?.arrayValue?.count == 1)
             #expect(try await herald.post("/inbound/segment", Payloads.track("rl-other"), auth: .basic(other.secret.plaintext)).status == 200)
             try await herald.store.setRateLimit(workspace: "default", eventsPerSecond: nil)
             #expect(try await herald.post("/inbound/segment", Payloads.track("rl-free"), auth: .basic(herald.ingestKey)).status == 200)

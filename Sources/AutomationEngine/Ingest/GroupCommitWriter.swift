@@ -74,8 +74,7 @@ public final class GroupCommitWriter: Service, Sendable {
     public func append(_ events: [IngestEvent], keyHash: Data) async throws -> [AppendOutcome] {
         guard !events.isEmpty else {
             // Nothing to write, but a key revoked since it was cached must still be refused.
-            let valid = try await store.writer.read { db in try HeraldStore.identity(hash: keyHash, secret: nil, db) != nil }
-            guard valid else { throw IngestError.keyRevoked }
+            guard try await store.keyIsValid(hash: keyHash) else { throw IngestError.keyRevoked }
             return []
         }
         return try await withCheckedThrowingContinuation { continuation in

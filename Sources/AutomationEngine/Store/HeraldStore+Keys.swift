@@ -66,6 +66,11 @@ extension HeraldStore {
         return try await writer.read { db in try Self.identity(hash: hash, secret: secret, db) }
     }
 
+    /// Whether the key with this hash is known and not revoked (for a key remembered in memory).
+    public func keyIsValid(hash: Data) async throws -> Bool {
+        try await writer.read { db in try Self.identity(hash: hash, secret: nil, db) != nil }
+    }
+
     /// Looks a key up by hash inside an open database access; nil when unknown or revoked.
     static func identity(hash: Data, secret: APIKeySecret?, _ db: Database) throws -> KeyIdentity? {
         let statement = try db.cachedStatement(sql: "SELECT id, workspaceId, scope, hash, revokedAt FROM apiKey WHERE hash = ?")

@@ -6,8 +6,8 @@ import Synchronization
 ///
 /// The cache only holds valid keys, so an unknown key always costs a database look-up and
 /// a valid one none. A key revoked after it was cached is still caught: the group-commit
-/// writer re-checks every submission's key inside its transaction, and ``forget(hash:)``
-/// drops it from here.
+/// writer re-checks every submission's key inside its transaction, a refusal is answered
+/// only after ``confirm(hash:)``, and either drops the key from here.
 final class KeyAuthenticator: Sendable {
     private let store: HeraldStore
     /// Valid keys by their plaintext, so a cache hit costs no hashing.
@@ -28,6 +28,18 @@ final class KeyAuthenticator: Sendable {
             cache[key] = entry
         }
         return entry
+    }
+
+    /// Whether a key is still valid in the database; a revoked one is dropped from the cache.
+    ///
+    /// For answers given before anything reaches the writer (a 400, 429 or 501): they must
+    /// not tell a revoked key more than a 401 would.
+    func confirm(hash: Data) async throws -> Bool {
+        guard try await store.keyIsValid(hash: hash) else {
+            forget(hash: hash)
+            return false
+        }
+        return true
     }
 
     /// Drops a key from the cache (it was found revoked).

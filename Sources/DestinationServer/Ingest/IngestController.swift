@@ -43,16 +43,39 @@ struct IngestController<Context: RequestContext>: Sendable {
     }
 
     func ingest(_ request: Request, _ context: Context, endpoint: PayloadEndpoint) async throws -> Response {
+        var caller: Caller?
+        do {
+            return try await ingest(request, context, endpoint: endpoint, caller: &caller)
+        } catch let error as HeraldHTTPError where (error.status.kind == .clientError && error.status != .unauthorized) || error.status == .notImplemented {
+            // A key revoked since it was cached only meets the writer's check when there is
+            // something to write: any other refusal confirms it first, so revocation holds
+            // from the next request whatever that request holds.
+            if let caller, try await !authenticator.confirm(hash: caller.hash) {
+                throw HeraldHTTPError.unauthorized("API key is unknown or revoked")
+            }
+            throw error
+        }
+    }
+
+    /// A request's key: its workspace and scope, and its hash (re-checked at commit).
+    typealias Caller = (identity: KeyIdentity, hash: Data)
+
+    /// - Parameter caller: set as soon as the request's key is known.
+    private func ingest(_ request: Request, _ context: Context, endpoint: PayloadEndpoint, caller: inout Caller?) async throws -> Response {
         let receivedAt = Timestamp(Date())
-        var caller = try await authenticateFromHeaders(request)
+        caller = try await authenticateFromHeaders(request)
         let body = try await bodyReader.read(request)
         let payload: DecodedPayload
         do {
             payload = try decoder.decode(body, endpoint: endpoint)
         } catch {
             metrics.recordEvents(type: "unknown", outcome: "rejected")
-            // Without a key in the headers the body was the only place for one: an
-            // unauthenticated caller learns nothing about how Herald parses bodies.
+            // Without a key in the headers the body is the only place for one (Segment's
+            // libraries send nothing else), and they must get the 400: they retry a 401.
+            // A caller with no valid key learns nothing about how Herald parses bodies.
+            if caller == nil, let writeKey = PayloadDecoder.writeKey(in: body) {
+                caller = try await authenticate(writeKey: writeKey)
+            }
             guard caller != nil else {
                 throw HeraldHTTPError.unauthorized(
                     "missing API key: send `Authorization: Basic base64(key:)`, `Authorization: Bearer key`, or `writeKey` in a valid JSON body")
@@ -86,7 +109,8 @@ struct IngestController<Context: RequestContext>: Sendable {
             }
         }
 
-        if let refusal = try await rateLimiter.admit(workspace: caller.identity.workspaceId, events: accepted.count) {
+        // A request with nothing to store costs no tokens and is never told to wait.
+        if !accepted.isEmpty, let refusal = try await rateLimiter.admit(workspace: caller.identity.workspaceId, events: accepted.count) {
             throw HeraldHTTPError(
                 .tooManyRequests,
                 "workspace \(caller.identity.workspaceId) is limited to \(refusal.limit) events per second; retry after \(refusal.retryAfter) s",
@@ -106,7 +130,7 @@ struct IngestController<Context: RequestContext>: Sendable {
         return response(endpoint: endpoint, accepted: accepted.count - duplicates, duplicates: duplicates, rejected: rejected)
     }
 
-    private func authenticateFromHeaders(_ request: Request) async throws -> (identity: KeyIdentity, hash: Data)? {
+    private func authenticateFromHeaders(_ request: Request) async throws -> Caller? {
         guard let key = try RequestCredentials.key(from: request.headers) else { return nil }
         guard let found = try await authenticator.identity(for: key) else {
             throw HeraldHTTPError.unauthorized("API key is unknown or revoked")
@@ -114,7 +138,7 @@ struct IngestController<Context: RequestContext>: Sendable {
         return found
     }
 
-    private func authenticate(writeKey: String?) async throws -> (identity: KeyIdentity, hash: Data) {
+    private func authenticate(writeKey: String?) async throws -> Caller {
         guard let writeKey, !writeKey.isEmpty else {
             throw HeraldHTTPError.unauthorized(
                 "missing API key: send `Authorization: Basic base64(key:)`, `Authorization: Bearer key`, or `writeKey` in the body")

@@ -95,6 +95,16 @@ public struct PayloadDecoder: Sendable {
         }
     }
 
+    /// The `writeKey` at the top level of `body` when it is a JSON object that has one.
+    ///
+    /// For a body ``decode(_:endpoint:)`` refused: Segment's libraries authenticate only with
+    /// this field, and they retry every status but 400, so a batch over a limit must still be
+    /// told apart from an unauthenticated request (a 401 would be retried forever).
+    public static func writeKey(in body: [UInt8]) -> String? {
+        guard case .object(let object)? = try? JSONParser.parse(body) else { return nil }
+        return object["writeKey"]?.stringValue
+    }
+
     private func checkCount(_ count: Int) throws(PayloadError) {
         if count > limits.maximumBatchEvents {
             throw .tooManyEvents(count: count, limit: limits.maximumBatchEvents)
