@@ -74,6 +74,14 @@ struct ServeCommand: AsyncParsableCommand {
         Console.line("Herald \(HeraldVersion.current)")
         Console.line("Database: \(path)")
         let created = try await store.bootstrapIfEmpty()
+        // Shown at once: they are committed, and a later start will not show them again, so
+        // nothing that can still fail (the configuration, the port) may come before.
+        if !created.isEmpty {
+            Console.line("Created workspace \"default\" with these API keys. They are shown only this once; store them now:")
+            for key in created {
+                Console.line("  \(key.record.scope.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(key.secret.plaintext)")
+            }
+        }
         if let configPath = config ?? environment["HERALD_CONFIG"] {
             guard let text = try? String(contentsOfFile: configPath, encoding: .utf8) else {
                 throw CommandFailure("cannot read configuration \(configPath); check the path or drop --config")
@@ -84,12 +92,6 @@ struct ServeCommand: AsyncParsableCommand {
             } catch let error as ConfigurationError {
                 for issue in error.issues { Console.line("\(configPath):\(issue.line):\(issue.column): \(issue.message)") }
                 throw CommandFailure("configuration \(configPath) is invalid; nothing was applied and the server did not start")
-            }
-        }
-        if !created.isEmpty {
-            Console.line("Created workspace \"default\" with these API keys. They are shown only this once; store them now:")
-            for key in created {
-                Console.line("  \(key.record.scope.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(key.secret.plaintext)")
             }
         }
         let app = buildApplication(configuration, store: store) { host, port in

@@ -76,6 +76,24 @@ struct CommandLineTests {
         #expect(first.terminate() == 0)
         let second = try HeraldProcess(database: db)
         #expect(!second.output.contains("hk_"))  // keys are shown only on the first start
-        #expect(second.terminate() == 0)
+        second.signal(SIGINT)  // Ctrl-C stops it as cleanly as SIGTERM
+        #expect(second.waitForExit() == 0)
+        #expect(second.output.contains("Herald stopped."))
+    }
+
+    @Test("serve on an empty database with an invalid configuration still shows the keys it created before refusing to start")
+    func firstStartWithBadConfiguration() throws {
+        let db = try Self.database()
+        defer { Self.remove(db) }
+        let config = URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("bad.yaml")
+        try "mappings:\n  - on: identify\n    run: ghost\n".write(to: config, atomically: true, encoding: .utf8)
+        let failed = try HeraldProcess.runToCompletion(["serve", "--db", db, "--port", "0", "--config", config.path])
+        #expect(failed.status != 0)
+        #expect(failed.output.contains("\(config.path):3:10:"))
+        // The keys exist now and a later start will not show them again: this was the only chance.
+        #expect(failed.output.contains("  ingest  hk_"))
+        #expect(failed.output.contains("  admin   hk_"))
+        let listed = try HeraldProcess.runToCompletion(["keys", "list", "--db", db])
+        #expect(listed.output.split(separator: "\n").filter { $0.contains("hk_") }.count == 2)
     }
 }

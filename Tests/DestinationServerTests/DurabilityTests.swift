@@ -77,6 +77,31 @@ struct DurabilityTests {
         #expect(restarted.output.contains("Herald stopped."))
     }
 
+    @Test("SIGTERM or SIGINT while a request's body is still arriving: that request is answered 200 and stored, exit status 0",
+          arguments: [SIGTERM, SIGINT])
+    func gracefulShutdownWaitsForARequestInFlight(signal: Int32) async throws {
+        let database = try Self.temporaryDatabase()
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: database).deletingLastPathComponent().path) }
+        let key = try #require(HeraldProcess.runToCompletion(["keys", "create", "--scope", "ingest", "--db", database]).output.split(separator: "\n").last.map(String.init))
+        let server = try HeraldProcess(database: database)
+        let body = Payloads.track("in-flight", userId: "durable")
+        let split = body.utf8.count / 2
+        let connection = try RawConnection(port: server.port)
+        defer { connection.close() }
+        connection.send(
+            "POST /inbound/segment HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic \(Data("\(key):".utf8).base64EncodedString())\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + String(body.utf8.prefix(split))!)
+        try await Task.sleep(for: .milliseconds(300))  // the server has the request's head and half its body
+        server.signal(signal)
+        try await Task.sleep(for: .milliseconds(300))  // and is shutting down
+        connection.send(String(body.utf8.dropFirst(split))!)
+        let answer = connection.finishAndRead()
+        #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
+        #expect(server.waitForExit() == 0)
+        let counts = try await HeraldStore.open(path: database).messageIdCounts(workspace: "default")
+        #expect(counts["in-flight"] == 1)
+    }
+
     @Test("SIGTERM during a stream of requests: every request answered 200 is stored, exit status 0")
     func gracefulShutdownFinishesInFlight() async throws {
         let database = try Self.temporaryDatabase()

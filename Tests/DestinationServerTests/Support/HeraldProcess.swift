@@ -68,7 +68,17 @@ final class HeraldProcess {
 
     /// Sends SIGTERM and waits; returns the exit status.
     func terminate() -> Int32 {
-        kill(process.processIdentifier, SIGTERM)
+        signal(SIGTERM)
+        return waitForExit()
+    }
+
+    /// Sends `signal` without waiting for the process to exit.
+    func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits for the process to exit; returns its exit status.
+    func waitForExit() -> Int32 {
         process.waitUntilExit()
         return process.terminationStatus
     }
