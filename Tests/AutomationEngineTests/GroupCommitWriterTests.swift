@@ -1,5 +1,7 @@
 import AutomationEngine
 import Foundation
+import GRDB
+import Logging
 import SegmentSpec
 import Testing
 
@@ -93,6 +95,49 @@ struct GroupCommitWriterTests {
         guard case .accepted = retry[1] else { Issue.record("expired key should be accepted"); return }
         writer.close()
         try await runner.value
+    }
+}
+
+@Suite("Dedup keys expire: pruned in short batches, by a background service")
+struct DedupPruningTests {
+    static func dedupKeys(_ store: HeraldStore) async throws -> Int {
+        try await store.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM dedup") ?? -1 }
+    }
+
+    /// A store holding `old` keys received at 1970-01-01T00:00:01Z and `recent` received now.
+    static func store(old: Int, recent: Int) async throws -> HeraldStore {
+        let store = try HeraldStore.inMemory()
+        let key = try await store.createKey(workspace: "default", scope: .ingest)
+        let writer = GroupCommitWriter(store: store)
+        let runner = Task { try await writer.run() }
+        let now = Timestamp(Date()).millisecondsSince1970
+        let events = try (0..<old).map { try GroupCommitWriterTests.event("old-\($0)", at: 1_000) }
+            + (0..<recent).map { try GroupCommitWriterTests.event("recent-\($0)", at: now) }
+        _ = try await writer.append(events, keyHash: key.secret.hash)
+        writer.close()
+        try await runner.value
+        return store
+    }
+
+    @Test("a prune larger than one batch removes every expired key and no other")
+    func batches() async throws {
+        let store = try await Self.store(old: 2_500, recent: 3)
+        let removed = try await store.pruneDedupKeys(olderThan: Timestamp(millisecondsSince1970: 5_000), batchSize: 1_000)
+        #expect(removed == 2_500)
+        #expect(try await Self.dedupKeys(store) == 3)
+        #expect(try await store.pruneDedupKeys(olderThan: Timestamp(millisecondsSince1970: 5_000), batchSize: 1_000) == 0)
+    }
+
+    @Test("the pruner service removes keys older than its window on its own, and stops on cancellation")
+    func service() async throws {
+        let store = try await Self.store(old: 5, recent: 2)
+        let pruner = DedupPruner(store: store, window: .seconds(3600), interval: .milliseconds(20), logger: Logger(label: "test"))
+        let running = Task { try await pruner.run() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await Self.dedupKeys(store) != 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        running.cancel()
+        try await running.value
+        #expect(try await Self.dedupKeys(store) == 2)
     }
 }
 

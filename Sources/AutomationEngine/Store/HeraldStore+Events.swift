@@ -44,10 +44,25 @@ extension HeraldStore {
     }
 
     /// Removes every expired dedup key; returns how many were removed.
-    public func pruneDedupKeys(olderThan cutoff: Timestamp) async throws -> Int {
-        try await writer.write { db in
-            try db.execute(sql: "DELETE FROM dedup WHERE receivedAt < ?", arguments: [cutoff.millisecondsSince1970])
-            return db.changesCount
+    ///
+    /// A prune removes a whole interval's traffic (ten minutes of it by default), so it goes
+    /// `batchSize` keys per transaction: ingest's group commits, which share the single
+    /// writer, wait for one short batch instead of the whole prune.
+    public func pruneDedupKeys(olderThan cutoff: Timestamp, batchSize: Int = 1_000) async throws -> Int {
+        precondition(batchSize > 0, "batchSize must be positive")
+        var removed = 0
+        while true {
+            let batch = try await writer.write { db in
+                try db.execute(
+                    sql: """
+                        DELETE FROM dedup WHERE (workspaceId, messageId) IN (
+                            SELECT workspaceId, messageId FROM dedup WHERE receivedAt < ? ORDER BY receivedAt LIMIT ?)
+                        """,
+                    arguments: [cutoff.millisecondsSince1970, batchSize])
+                return db.changesCount
+            }
+            removed += batch
+            if batch < batchSize { return removed }
         }
     }
 
