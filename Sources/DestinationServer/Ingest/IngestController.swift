@@ -196,10 +196,11 @@ struct EventTally {
 }
 
 extension DecodedEvent {
-    /// The event's `type` for metrics labels, limited to known calls.
+    /// The event's `type` for metrics labels: a known call, or "invalid" for an event that
+    /// names none (an unknown `type`, or not an object at all).
     var typeLabel: String {
         if case .success(let event) = outcome { return event.type.rawValue }
-        return "invalid"
+        return declaredType?.rawValue ?? "invalid"
     }
 }
 

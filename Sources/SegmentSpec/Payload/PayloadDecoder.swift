@@ -24,6 +24,9 @@ public struct DecodedEvent: Sendable {
     public let index: Int
     /// `messageId` as sent, for reporting a rejected event.
     public let messageId: String?
+    /// The call the event names (its `type`, else the endpoint's) when Herald knows it; set
+    /// for a rejected event too, so refusals can be counted by type.
+    public let declaredType: EventType?
     /// The validated event, or why it was rejected.
     public let outcome: Result<SegmentEvent, EventValidationError>
     /// The event's JSON as stored (empty for a rejected event): the original bytes for a single event; for an
@@ -153,7 +156,7 @@ public struct PayloadDecoder: Sendable {
     private func decodeElement(_ element: JSONValue, index: Int, shared: SharedFields?, original: ArraySlice<UInt8>? = nil) -> DecodedEvent {
         guard case .object(var object) = element else {
             let error = EventValidationError.invalid("event at index \(index) must be an object, not \(element.kindName)")
-            return DecodedEvent(index: index, messageId: nil, outcome: .failure(error), storedJSON: [])
+            return DecodedEvent(index: index, messageId: nil, declaredType: nil, outcome: .failure(error), storedJSON: [])
         }
         // Merging usually only adds members (a batch-level `sentAt` to events without one): then
         // the event's own bytes with those members appended are the stored text, which saves
@@ -183,15 +186,16 @@ public struct PayloadDecoder: Sendable {
 
     private func makeEvent(_ object: JSONObject, bytes: [UInt8], index: Int, defaultType: EventType?) -> DecodedEvent {
         let messageId = object["messageId"]?.identifierText
+        let declaredType = object["type"]?.stringValue.flatMap(EventType.init(rawValue:)) ?? defaultType
         guard bytes.count <= limits.maximumEventBytes else {
             let error = EventValidationError.tooLarge(bytes: bytes.count, limit: limits.maximumEventBytes)
-            return DecodedEvent(index: index, messageId: messageId, outcome: .failure(error), storedJSON: [])
+            return DecodedEvent(index: index, messageId: messageId, declaredType: declaredType, outcome: .failure(error), storedJSON: [])
         }
         do {
             let event = try SegmentEvent(validating: object, defaultType: defaultType)
-            return DecodedEvent(index: index, messageId: messageId, outcome: .success(event), storedJSON: bytes)
+            return DecodedEvent(index: index, messageId: messageId, declaredType: declaredType, outcome: .success(event), storedJSON: bytes)
         } catch {
-            return DecodedEvent(index: index, messageId: messageId, outcome: .failure(error), storedJSON: [])
+            return DecodedEvent(index: index, messageId: messageId, declaredType: declaredType, outcome: .failure(error), storedJSON: [])
         }
     }
 }

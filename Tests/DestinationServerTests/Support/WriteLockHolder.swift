@@ -1,0 +1,34 @@
+import Dispatch
+import Foundation
+import GRDB
+
+/// Another connection holding SQLite's write lock on a database file, the way a second
+/// process writing to it would: Herald's writer waits for it (then, past its busy timeout,
+/// fails) until `release()`.
+final class WriteLockHolder: Sendable {
+    private let released = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Returns once the lock is held.
+    init(path: String) throws {
+        let connection = try DatabaseQueue(path: path)
+        let locked = DispatchSemaphore(value: 0)
+        // Its own thread: the connection blocks while it holds the lock.
+        Thread.detachNewThread { [released, finished] in
+            try? connection.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                locked.signal()
+                released.wait()
+                try db.execute(sql: "COMMIT")
+            }
+            finished.signal()
+        }
+        locked.wait()
+    }
+
+    /// Commits the empty transaction, freeing the lock.
+    func release() {
+        released.signal()
+        finished.wait()
+    }
+}
