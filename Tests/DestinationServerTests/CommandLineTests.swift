@@ -1,5 +1,6 @@
 import AutomationEngine
 import Foundation
+import GRDB
 import Testing
 
 @Suite("The herald command line", .serialized)
@@ -79,6 +80,27 @@ struct CommandLineTests {
         second.signal(SIGINT)  // Ctrl-C stops it as cleanly as SIGTERM
         #expect(second.waitForExit() == 0)
         #expect(second.output.contains("Herald stopped."))
+    }
+
+    @Test("serve --dedup-window-hours sets how long a messageId is remembered", arguments: [(1, false), (168, true)])
+    func dedupWindowFlag(hours: Int, stillDuplicate: Bool) async throws {
+        let db = try Self.database()
+        defer { Self.remove(db) }
+        let key = try #require(HeraldProcess.runToCompletion(["keys", "create", "--scope", "ingest", "--db", db]).output.split(separator: "\n").last.map(String.init))
+        let server = try HeraldProcess(database: db, extraArguments: ["--dedup-window-hours", String(hours)])
+        #expect(try await DurabilityTests.post(port: server.port, key: key, messageId: "window-1") == 200)
+        // Two hours pass for the key (another connection ages it in the file, waiting its
+        // turn if the server is writing).
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        try await DatabaseQueue(path: db, configuration: configuration).write { db in
+            try db.execute(sql: "UPDATE dedup SET receivedAt = receivedAt - 2 * 3600 * 1000 WHERE messageId = 'window-1'")
+        }
+        #expect(try await DurabilityTests.post(port: server.port, key: key, messageId: "window-1") == 200)
+        #expect(server.terminate() == 0)
+        // Past a 1-hour window the retry is a new event; within the default 7 days, a duplicate.
+        let counts = try await HeraldStore.open(path: db).messageIdCounts(workspace: "default")
+        #expect(counts["window-1"] == (stillDuplicate ? 1 : 2))
     }
 
     @Test("serve on an empty database with an invalid configuration still shows the keys it created before refusing to start")

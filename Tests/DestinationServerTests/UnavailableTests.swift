@@ -2,6 +2,7 @@ import AutomationEngine
 import DestinationServer
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 @Suite("When Herald cannot take an event now: 503 with Retry-After, and nothing half-written")
@@ -9,29 +10,41 @@ struct UnavailableTests {
     @Test("a full ingest queue answers 503 with Retry-After; the queued requests still commit")
     func queueFull() async throws {
         try await LiveHerald.run(configure: { $0.ingestQueueCapacity = 1 }) { herald in
-            let path = try #require(herald.store.path)
-            let lock = try WriteLockHolder(path: path)
-            // The first request is taken into a commit, which waits for the lock; the second
-            // waits in the queue, which is then full.
-            async let first = herald.post("/inbound/segment", Payloads.track("queued-1"), auth: .basic(herald.ingestKey))
-            try await Task.sleep(for: .milliseconds(300))
-            async let second = herald.post("/inbound/segment", Payloads.track("queued-2"), auth: .basic(herald.ingestKey))
-            try await Task.sleep(for: .milliseconds(300))
-            let refused = try await herald.post("/inbound/segment", Payloads.track("refused"), auth: .basic(herald.ingestKey))
+            let lock = try WriteLockHolder(path: try #require(herald.store.path))
+            // While the lock is held the first request's commit waits for it and the next one
+            // waits in the queue, which is then full: a request sent after that is refused.
+            // Requests go out every 200 ms until one is; the lock is released well before
+            // SQLite's 10 s busy timeout would fail the waiting commit instead.
+            let replies = Replies()
+            var requests: [Task<Void, any Error>] = []
+            for n in 0..<20 where !replies.any({ $0.status == 503 }) {
+                requests.append(Task {
+                    let reply = try await herald.post("/inbound/segment", Payloads.track("queued-\(n)"), auth: .basic(herald.ingestKey))
+                    replies.append("queued-\(n)", reply)
+                })
+                try await Task.sleep(for: .milliseconds(200))
+            }
             lock.release()
-            #expect(refused.status == 503, "\(refused.body)")
-            #expect(refused.header("Retry-After") == "1")
-            #expect(refused.message == "Herald is taking in more events than it can write; retry shortly")
-            #expect(try await first.status == 200)
-            #expect(try await second.status == 200)
+            for request in requests { try await request.value }
+            let all = replies.all
+            let refusals = all.filter { $0.reply.status == 503 }.map(\.reply)
+            #expect(!refusals.isEmpty)
+            for refusal in refusals {
+                #expect(refusal.header("Retry-After") == "1")
+                #expect(refusal.message == "Herald is taking in more events than it can write; retry shortly")
+            }
+            let accepted = all.filter { $0.reply.status == 200 }.map(\.messageId)
+            #expect(accepted.count + refusals.count == all.count)
+            #expect(accepted.contains("queued-0"))
             let stored = try await herald.store.messageIdCounts(workspace: "default")
-            #expect(stored == ["queued-1": 1, "queued-2": 1])
+            #expect(stored == Dictionary(uniqueKeysWithValues: accepted.map { ($0, 1) }))
         }
     }
 
     @Test("a database that fails: /health and ingest answer 503 with Retry-After, never 500")
     func storeFails() async throws {
-        try await LiveHerald.run { herald in
+        // The rate limits are read again on every request, so that read fails too.
+        try await LiveHerald.run(configure: { $0.rateLimitRefresh = .zero }) { herald in
             #expect(try await herald.post("/inbound/segment", Payloads.track("before"), auth: .basic(herald.ingestKey)).status == 200)
             try #require(herald.store.writer as? DatabasePool).close()
             let health = try await herald.get("/health")
@@ -44,4 +57,13 @@ struct UnavailableTests {
             #expect(ingest.message?.hasPrefix("the event store is unavailable (") == true, "\(ingest.body)")
         }
     }
+}
+
+/// Replies collected from concurrent requests.
+final class Replies: Sendable {
+    private let storage = Mutex<[(messageId: String, reply: LiveHerald.Reply)]>([])
+
+    func append(_ messageId: String, _ reply: LiveHerald.Reply) { storage.withLock { $0.append((messageId, reply)) } }
+    func any(_ predicate: (LiveHerald.Reply) -> Bool) -> Bool { storage.withLock { $0.contains { predicate($0.reply) } } }
+    var all: [(messageId: String, reply: LiveHerald.Reply)] { storage.withLock { $0 } }
 }

@@ -110,7 +110,7 @@ struct IngestController<Context: RequestContext>: Sendable {
         }
 
         // A request with nothing to store costs no tokens and is never told to wait.
-        if !accepted.isEmpty, let refusal = try await rateLimiter.admit(workspace: caller.identity.workspaceId, events: accepted.count) {
+        if !accepted.isEmpty, let refusal = await rateLimiter.admit(workspace: caller.identity.workspaceId, events: accepted.count) {
             throw HeraldHTTPError(
                 .tooManyRequests,
                 "workspace \(caller.identity.workspaceId) is limited to \(refusal.limit) events per second; retry after \(refusal.retryAfter) s",

@@ -29,12 +29,15 @@ final class WorkspaceRateLimiter: Sendable {
 
     /// Takes `events` tokens from the workspace's bucket. Returns nil when allowed, or how
     /// many seconds to wait (for `Retry-After`) and the limit, when not.
-    func admit(workspace: String, events: Int) async throws -> (retryAfter: Int, limit: Int)? {
+    func admit(workspace: String, events: Int) async -> (retryAfter: Int, limit: Int)? {
         let now = clock.now
         if state.withLock({ $0.loadedAt.map { now - $0 > refreshInterval } ?? true }) {
-            let limits = try await store.rateLimits()
+            // A database that cannot be read keeps the limits last read (none at first) until
+            // the next refresh: the request then fails, if it does, where it writes, with an
+            // answer that names the store, instead of here.
+            let limits = try? await store.rateLimits()
             state.withLock {
-                $0.limits = limits
+                if let limits { $0.limits = limits }
                 $0.loadedAt = now
             }
         }

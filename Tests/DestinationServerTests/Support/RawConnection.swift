@@ -25,7 +25,7 @@ struct RawConnection {
         }
         guard result == 0 else { throw RawConnectionError.failed("connect") }
         // A server that never answers fails the test instead of hanging it.
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 

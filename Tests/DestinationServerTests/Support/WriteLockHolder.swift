@@ -11,7 +11,9 @@ final class WriteLockHolder: Sendable {
 
     /// Returns once the lock is held.
     init(path: String) throws {
-        let connection = try DatabaseQueue(path: path)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)  // Herald's own writer may be committing right now
+        let connection = try DatabaseQueue(path: path, configuration: configuration)
         let locked = DispatchSemaphore(value: 0)
         // Its own thread: the connection blocks while it holds the lock.
         Thread.detachNewThread { [released, finished] in
