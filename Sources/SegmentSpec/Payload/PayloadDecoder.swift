@@ -186,16 +186,19 @@ public struct PayloadDecoder: Sendable {
 
     private func makeEvent(_ object: JSONObject, bytes: [UInt8], index: Int, defaultType: EventType?) -> DecodedEvent {
         let messageId = object["messageId"]?.identifierText
-        let declaredType = object["type"]?.stringValue.flatMap(EventType.init(rawValue:)) ?? defaultType
-        guard bytes.count <= limits.maximumEventBytes else {
-            let error = EventValidationError.tooLarge(bytes: bytes.count, limit: limits.maximumEventBytes)
+        // Looked up only for a rejected event; a valid one has its type.
+        func rejected(_ error: EventValidationError) -> DecodedEvent {
+            let declaredType = object["type"]?.stringValue.flatMap(EventType.init(rawValue:)) ?? defaultType
             return DecodedEvent(index: index, messageId: messageId, declaredType: declaredType, outcome: .failure(error), storedJSON: [])
+        }
+        guard bytes.count <= limits.maximumEventBytes else {
+            return rejected(.tooLarge(bytes: bytes.count, limit: limits.maximumEventBytes))
         }
         do {
             let event = try SegmentEvent(validating: object, defaultType: defaultType)
-            return DecodedEvent(index: index, messageId: messageId, declaredType: declaredType, outcome: .success(event), storedJSON: bytes)
+            return DecodedEvent(index: index, messageId: messageId, declaredType: event.type, outcome: .success(event), storedJSON: bytes)
         } catch {
-            return DecodedEvent(index: index, messageId: messageId, declaredType: declaredType, outcome: .failure(error), storedJSON: [])
+            return rejected(error)
         }
     }
 }
