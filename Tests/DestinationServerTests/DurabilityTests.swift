@@ -91,9 +91,9 @@ struct DurabilityTests {
         connection.send(
             "POST /inbound/segment HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic \(Data("\(key):".utf8).base64EncodedString())\r\n"
                 + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + String(body.utf8.prefix(split))!)
-        try await Task.sleep(for: .milliseconds(300))  // the server has the request's head and half its body
+        try await Task.sleep(for: .seconds(1))  // the server has the request's head and half its body
         server.signal(signal)
-        try await Task.sleep(for: .milliseconds(300))  // and is shutting down
+        try await Task.sleep(for: .seconds(1))  // and is shutting down
         connection.send(String(body.utf8.dropFirst(split))!)
         let answer = connection.finishAndRead()
         #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")

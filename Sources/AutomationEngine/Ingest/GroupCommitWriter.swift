@@ -74,7 +74,13 @@ public final class GroupCommitWriter: Service, Sendable {
     public func append(_ events: [IngestEvent], keyHash: Data) async throws -> [AppendOutcome] {
         guard !events.isEmpty else {
             // Nothing to write, but a key revoked since it was cached must still be refused.
-            guard try await store.keyIsValid(hash: keyHash) else { throw IngestError.keyRevoked }
+            let valid: Bool
+            do {
+                valid = try await store.keyIsValid(hash: keyHash)
+            } catch {
+                throw IngestError.storeUnavailable("\(error)")
+            }
+            guard valid else { throw IngestError.keyRevoked }
             return []
         }
         return try await withCheckedThrowingContinuation { continuation in

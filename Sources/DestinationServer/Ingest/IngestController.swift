@@ -50,9 +50,14 @@ struct IngestController<Context: RequestContext>: Sendable {
             // A key revoked since it was cached only meets the writer's check when there is
             // something to write: any other refusal confirms it first, so revocation holds
             // from the next request whatever that request holds.
-            if let caller, try await !authenticator.confirm(hash: caller.hash) {
-                throw HeraldHTTPError.unauthorized("API key is unknown or revoked")
+            guard let caller else { throw error }
+            let valid: Bool
+            do {
+                valid = try await authenticator.confirm(hash: caller.hash)
+            } catch {
+                throw httpError(for: .storeUnavailable("\(error)"), keyHash: caller.hash, context: context)
             }
+            guard valid else { throw HeraldHTTPError.unauthorized("API key is unknown or revoked") }
             throw error
         }
     }

@@ -22,6 +22,13 @@ extension SegmentEvent {
         self.init(type: type, json: json, warnings: warnings)
     }
 
+    /// The call `json` names (its `type` in any case, or `defaultType` when it has none) when
+    /// Herald knows it; nil for an unknown or non-string `type`. For counting rejected events.
+    static func declaredType(of json: JSONObject, defaultType: EventType?) -> EventType? {
+        guard let raw = json["type"], !raw.isNull else { return defaultType }
+        return raw.stringValue.flatMap { EventType(rawValue: $0.lowercased()) }
+    }
+
     private static func resolveType(_ json: JSONObject, defaultType: EventType?) throws(EventValidationError) -> EventType {
         guard let raw = json["type"], !raw.isNull else {
             if let defaultType { return defaultType }

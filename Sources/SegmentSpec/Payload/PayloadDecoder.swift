@@ -24,8 +24,8 @@ public struct DecodedEvent: Sendable {
     public let index: Int
     /// `messageId` as sent, for reporting a rejected event.
     public let messageId: String?
-    /// The call the event names (its `type`, else the endpoint's) when Herald knows it; set
-    /// for a rejected event too, so refusals can be counted by type.
+    /// The call the event names (its `type` in any case, else the endpoint's) when Herald
+    /// knows it; set for a rejected event too, so refusals can be counted by type.
     public let declaredType: EventType?
     /// The validated event, or why it was rejected.
     public let outcome: Result<SegmentEvent, EventValidationError>
@@ -188,7 +188,7 @@ public struct PayloadDecoder: Sendable {
         let messageId = object["messageId"]?.identifierText
         // Looked up only for a rejected event; a valid one has its type.
         func rejected(_ error: EventValidationError) -> DecodedEvent {
-            let declaredType = object["type"]?.stringValue.flatMap(EventType.init(rawValue:)) ?? defaultType
+            let declaredType = SegmentEvent.declaredType(of: object, defaultType: defaultType)
             return DecodedEvent(index: index, messageId: messageId, declaredType: declaredType, outcome: .failure(error), storedJSON: [])
         }
         guard bytes.count <= limits.maximumEventBytes else {
