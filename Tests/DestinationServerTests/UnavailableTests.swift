@@ -35,7 +35,7 @@ struct UnavailableTests {
             }
             let accepted = all.filter { $0.reply.status == 200 }.map(\.messageId)
             #expect(accepted.count + refusals.count == all.count)
-            #expect(accepted.contains("queued-0"))
+            #expect(!accepted.isEmpty)  // (which ones depends on the order they reached the server in)
             let stored = try await herald.store.messageIdCounts(workspace: "default")
             #expect(stored == Dictionary(uniqueKeysWithValues: accepted.map { ($0, 1) }))
         }
