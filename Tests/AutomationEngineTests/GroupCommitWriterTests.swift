@@ -1,6 +1,7 @@
 import AutomationEngine
 import Foundation
 import GRDB
+import HeraldTestSupport
 import Logging
 import SegmentSpec
 import Testing
@@ -123,13 +124,13 @@ struct DedupPruningTests {
     func batches() async throws {
         let store = try await Self.store(old: 2_500, recent: 3)
         // SQLite reports no row changes of a WITHOUT ROWID table, so count the statements.
-        let statements = StatementLog()
+        let statements = ConcurrentLog<String>()
         try await store.writer.writeWithoutTransaction { db in db.trace { statements.append("\($0)") } }
         let removed = try await store.pruneDedupKeys(olderThan: Timestamp(millisecondsSince1970: 5_000), batchSize: 1_000)
         #expect(removed == 2_500)
         // 1,000 + 1,000 + 500, each deleted in a transaction of its own.
-        #expect(statements.all.filter { $0.hasPrefix("DELETE FROM dedup") }.count == 3)
-        #expect(statements.all.filter { $0.hasPrefix("COMMIT") }.count == 3)
+        #expect(statements.values.filter { $0.hasPrefix("DELETE FROM dedup") }.count == 3)
+        #expect(statements.values.filter { $0.hasPrefix("COMMIT") }.count == 3)
         #expect(try await Self.dedupKeys(store) == 3)
         #expect(try await store.pruneDedupKeys(olderThan: Timestamp(millisecondsSince1970: 5_000), batchSize: 1_000) == 0)
     }
@@ -145,14 +146,6 @@ struct DedupPruningTests {
         try await running.value
         #expect(try await Self.dedupKeys(store) == 2)
     }
-}
-
-/// SQL statements a connection ran, as traced.
-final class StatementLog: Sendable {
-    private let statements = Mutex<[String]>([])
-
-    func append(_ statement: String) { statements.withLock { $0.append(statement) } }
-    var all: [String] { statements.withLock { $0 } }
 }
 
 final class LockedCounter: Sendable {

@@ -1,9 +1,9 @@
 import AsyncHTTPClient
 import AutomationEngine
 import Foundation
+import HeraldTestSupport
 import NIOCore
 import NIOHTTP1
-import Synchronization
 import Testing
 
 @Suite("Durability: a 200 means the event is on disk", .serialized)
@@ -35,8 +35,8 @@ struct DurabilityTests {
         #expect(key.hasPrefix("hk_"))
 
         let server = try HeraldProcess(database: database)
-        let acknowledged = SharedLog()
-        let sent = SharedLog()
+        let acknowledged = ConcurrentLog<String>()
+        let sent = ConcurrentLog<String>()
         let port = server.port
         // 32 concurrent senders, each posting fresh events until the server dies.
         let senders = Task {
@@ -108,7 +108,7 @@ struct DurabilityTests {
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: database).deletingLastPathComponent().path) }
         let key = try #require(HeraldProcess.runToCompletion(["keys", "create", "--scope", "ingest", "--db", database]).output.split(separator: "\n").last.map(String.init))
         let server = try HeraldProcess(database: database)
-        let acknowledged = SharedLog()
+        let acknowledged = ConcurrentLog<String>()
         let port = server.port
         let senders = Task {
             await withTaskGroup(of: Void.self) { group in
@@ -131,12 +131,4 @@ struct DurabilityTests {
         #expect(!acked.isEmpty)
         #expect(acked.allSatisfy { counts[$0] == 1 })
     }
-}
-
-/// messageIds collected by concurrent senders.
-final class SharedLog: Sendable {
-    private let storage = Mutex<[String]>([])
-    func append(_ id: String) { storage.withLock { $0.append(id) } }
-    var count: Int { storage.withLock { $0.count } }
-    var values: [String] { storage.withLock { $0 } }
 }

@@ -2,7 +2,7 @@ import AutomationEngine
 import DestinationServer
 import Foundation
 import GRDB
-import Synchronization
+import HeraldTestSupport
 import Testing
 
 @Suite("When Herald cannot take an event now: 503 with Retry-After, and nothing half-written")
@@ -15,18 +15,18 @@ struct UnavailableTests {
             // waits in the queue, which is then full: a request sent after that is refused.
             // Requests go out every 200 ms until one is; the lock is released well before
             // SQLite's 10 s busy timeout would fail the waiting commit instead.
-            let replies = Replies()
+            let replies = ConcurrentLog<(messageId: String, reply: LiveHerald.Reply)>()
             var requests: [Task<Void, any Error>] = []
-            for n in 0..<20 where !replies.any({ $0.status == 503 }) {
+            for n in 0..<20 where !replies.values.contains(where: { $0.reply.status == 503 }) {
                 requests.append(Task {
                     let reply = try await herald.post("/inbound/segment", Payloads.track("queued-\(n)"), auth: .basic(herald.ingestKey))
-                    replies.append("queued-\(n)", reply)
+                    replies.append(("queued-\(n)", reply))
                 })
                 try await Task.sleep(for: .milliseconds(200))
             }
             lock.release()
             for request in requests { try await request.value }
-            let all = replies.all
+            let all = replies.values
             let refusals = all.filter { $0.reply.status == 503 }.map(\.reply)
             #expect(!refusals.isEmpty)
             for refusal in refusals {
@@ -57,13 +57,4 @@ struct UnavailableTests {
             #expect(ingest.message?.hasPrefix("the event store is unavailable (") == true, "\(ingest.body)")
         }
     }
-}
-
-/// Replies collected from concurrent requests.
-final class Replies: Sendable {
-    private let storage = Mutex<[(messageId: String, reply: LiveHerald.Reply)]>([])
-
-    func append(_ messageId: String, _ reply: LiveHerald.Reply) { storage.withLock { $0.append((messageId, reply)) } }
-    func any(_ predicate: (LiveHerald.Reply) -> Bool) -> Bool { storage.withLock { $0.contains { predicate($0.reply) } } }
-    var all: [(messageId: String, reply: LiveHerald.Reply)] { storage.withLock { $0 } }
 }
