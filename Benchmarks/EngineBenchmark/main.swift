@@ -196,9 +196,12 @@ func measureIngest(pool: [IngestEvent], configuration: String?, appenders: Int, 
     let sampler = Task { () -> [LagSample] in
         var samples: [LagSample] = []
         while !Task.isCancelled {
-            if let row = try? await store.writer.read({ db in try Row.fetchOne(db, sql: lagQuery) }) {
-                samples.append(LagSample(stored: row[0], processed: row[1]))
+            // Read into a Sendable value so the asynchronous read is used: the synchronous
+            // one would block this task's thread, which the engine and the writer share.
+            let sample = try? await store.writer.read { db in
+                try Row.fetchOne(db, sql: lagQuery).map { LagSample(stored: $0[0], processed: $0[1]) }
             }
+            if let sample = sample.flatMap({ $0 }) { samples.append(sample) }
             try? await Task.sleep(for: .milliseconds(10))
         }
         return samples
