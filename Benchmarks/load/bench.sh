@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: Herald's ingest under wrk, against a bare Hummingbird endpoint measured in
-# the same run. Prints requests/s, events/s, p50/p99 latency, peak RSS and the engine's lag.
+# the same run. Prints requests/s, events/s, p50/p99 latency, peak RSS, the engine's lag,
+# each server's CPU time per request, and what SQLite alone inserts per second on this machine.
 #
 # This VM's throughput moves by ±20% from one minute to the next, so every figure is the
 # median of BENCH_REPS rounds, and each round runs the bare endpoint, Herald and Herald with
@@ -28,8 +29,17 @@ run_wrk() { # name url script connections -> "requests/s p50 p99 error-lines"
     rps=$(field 'Requests/sec' "$work/$1.txt"); p50=$(grep -E '^ +50%' "$work/$1.txt" | awk '{print $2}'); p99=$(grep -E '^ +99%' "$work/$1.txt" | awk '{print $2}')
     echo "${rps:-0} ${p50:-nan} ${p99:-nan} $(grep -cE 'Non-2xx|Socket errors' "$work/$1.txt" || true)"
 }
-# Appends one run's "requests/s p50 p99 errors" to the series file named $1.
-record() { run_wrk "$1" "$2" "$3" "$4" >> "$work/$1.series"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Appends one run's "requests/s p50 p99 errors cpu-µs-per-request" to the series file named $1;
+# $5 is the server's pid, whose CPU time (user + system) over the run is divided by the requests wrk completed.
+record() {
+    local before after line requests
+    before=$(cpu_ticks "$5")
+    line=$(run_wrk "$1" "$2" "$3" "$4")
+    after=$(cpu_ticks "$5")
+    requests=$(grep -E 'requests in' "$work/$1.txt" | awk '{print $1}')
+    echo "$line $(python3 -c "print(round(($after - $before) / $(getconf CLK_TCK) / max(1, ${requests:-0}) * 1e6, 1))")" >> "$work/$1.series"
+}
 median_of() { # series column -> median (latencies keep their unit)
     python3 - "$work/$1.series" "$2" <<'PY'
 import re, statistics, sys
@@ -39,7 +49,7 @@ def ms(v):
         return float("nan")
     number, unit = re.match(r"([\d.]+)(\w*)", v).groups()
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000, "": 1}[unit]
-if sys.argv[2] == "0":
+if sys.argv[2] in ("0", "4"):
     print(round(statistics.median(float(v) for v in values), 1))
 else:
     print(f"{statistics.median(ms(v) for v in values):.2f}ms")
@@ -68,16 +78,16 @@ mapped_pid=$!
 sleep 1
 
 for round in $(seq "$REPS"); do
-    record bare "http://127.0.0.1:$BARE_PORT/inbound/segment" "$work/plain/single.lua" 64
-    record single "http://127.0.0.1:$HERALD_PORT/inbound/segment" "$work/plain/single.lua" 64
-    record mapped "http://127.0.0.1:$MAPPED_PORT/inbound/segment" "$work/mapped/single.lua" 64
+    record bare "http://127.0.0.1:$BARE_PORT/inbound/segment" "$work/plain/single.lua" 64 $bare_pid
+    record single "http://127.0.0.1:$HERALD_PORT/inbound/segment" "$work/plain/single.lua" 64 $herald_pid
+    record mapped "http://127.0.0.1:$MAPPED_PORT/inbound/segment" "$work/mapped/single.lua" 64 $mapped_pid
 done
 kill $bare_pid; wait $bare_pid 2>/dev/null || true
 mapped_lag=$(engine_lag "$work/mapped/herald.sqlite")
 kill -TERM $mapped_pid; wait $mapped_pid 2>/dev/null || true
 
 for round in $(seq "$REPS"); do
-    record batch "http://127.0.0.1:$HERALD_PORT/v1/batch" "$work/plain/batch.lua" 16
+    record batch "http://127.0.0.1:$HERALD_PORT/v1/batch" "$work/plain/batch.lua" 16 $herald_pid
 done
 batch_lag=$(engine_lag "$work/plain/herald.sqlite")
 
@@ -93,16 +103,45 @@ single_rps=$(median_of single 0)
 half=$(python3 -c "print(int(float('$single_rps') / 2))")
 delay=$(python3 -c "print(max(1, int(50 * 1000 / max(1, $half))))")
 for round in $(seq "$REPS"); do
-    WRK_DELAY_MS=$delay record paced "http://127.0.0.1:$HERALD_PORT/inbound/segment" "$work/plain/paced.lua" 50
+    WRK_DELAY_MS=$delay record paced "http://127.0.0.1:$HERALD_PORT/inbound/segment" "$work/plain/paced.lua" 50 $herald_pid
 done
 rss=$(peak_rss_mb $herald_pid)
 stored=$(sqlite3 "$work/plain/herald.sqlite" "SELECT COUNT(*) FROM event" 2>/dev/null || echo "?")
 kill -TERM $herald_pid; wait $herald_pid 2>/dev/null || true
 
+# What SQLite alone does on this machine, for scale beside the batch target: this run's first
+# 200,000 stored events inserted again into a fresh file with Herald's own event and dedup tables
+# (their indexes, WAL, synchronous=FULL), by the sqlite3 shell in C, in one transaction with one
+# fsync: no HTTP, JSON, key check, engine or per-request commit.
+sqlite_floor() { # events -> events/s
+    local db="$work/floor.sqlite"
+    sqlite3 "$db" "PRAGMA journal_mode = WAL" > /dev/null
+    sqlite3 "$work/plain/herald.sqlite" "SELECT sql || ';' FROM sqlite_master WHERE tbl_name IN ('event', 'dedup') AND sql IS NOT NULL" | sqlite3 "$db"
+    sqlite3 "$db" <<SQL
+PRAGMA synchronous = FULL;
+PRAGMA cache_size = -32768;
+ATTACH '$work/plain/herald.sqlite' AS source;
+CREATE TEMP TABLE copied AS SELECT * FROM source.event ORDER BY seq LIMIT $1;
+CREATE TEMP TABLE clock (startedAt REAL);
+INSERT INTO clock VALUES ((julianday('now') - 2440587.5) * 86400.0);
+BEGIN;
+INSERT INTO dedup (workspaceId, messageId, receivedAt) SELECT workspaceId, messageId, receivedAt FROM copied;
+INSERT INTO event (workspaceId, messageId, type, name, userId, anonymousId, receivedAt, timestamp, settings, warnings, raw)
+    SELECT workspaceId, messageId, type, name, userId, anonymousId, receivedAt, timestamp, settings, warnings, raw FROM copied;
+COMMIT;
+SELECT CAST($1 / ((julianday('now') - 2440587.5) * 86400.0 - startedAt) AS INTEGER) FROM clock;
+SQL
+}
+floor_events=$(python3 -c "print(min(200000, int('$stored')) if '$stored'.isdigit() else 0)")
+floor_rate=$(if [ "$floor_events" -gt 0 ]; then sqlite_floor "$floor_events" 2>/dev/null || echo "?"; else echo "?"; fi)
+
 bare_rps=$(median_of bare 0); mapped_rps=$(median_of mapped 0); batch_rps=$(median_of batch 0); paced_rps=$(median_of paced 0)
 batch_events=$(python3 -c "print(int(float('$batch_rps') * 100))")
 ratio=$(python3 -c "print(round(100 * float('$single_rps') / float('$bare_rps'), 1))")
 mapped_ratio=$(python3 -c "print(round(100 * float('$mapped_rps') / float('$single_rps'), 1))")
+bare_cpu=$(median_of bare 4); single_cpu=$(median_of single 4); batch_cpu=$(median_of batch 4)
+budget=$(python3 -c "print(round(float('$bare_cpu') / 0.7, 1))")
+batch_event_cpu=$(python3 -c "print(round(float('$batch_cpu') / 100, 1))")
 cat <<REPORT
 
 Medians of ${REPS} rounds (each round: bare, Herald, Herald with 1,000 mappings back to back):
@@ -117,12 +156,16 @@ Medians of ${REPS} rounds (each round: bare, Herald, Herald with 1,000 mappings 
 
 single-event ingest = ${ratio}% of the bare endpoint (target >= 70%)
 batch ingest = ${batch_events} events/s (target >= 150000)
+server CPU (user + system) per request: bare ${bare_cpu} µs, Herald single event ${single_cpu} µs, Herald batch ${batch_event_cpu} µs per event
+  (both servers are CPU-bound beside wrk: 70% of the bare rate leaves Herald about ${budget} µs per request, HTTP included,
+   plus the little CPU wrk no longer needs at the lower rate)
+SQLite alone, ${floor_events} stored events inserted again in one transaction: ${floor_rate} events/s (Herald's event and dedup tables, WAL, synchronous=FULL)
 p99 at half max rate = $(median_of paced 2) (target < 10ms)
 peak RSS of herald = ${rss} MB (target < 200 MB)
 single-event ingest with 1,000 mappings = ${mapped_ratio}% of the figure without (target >= 90%)
 engine lag (events not yet processed) right after the load: 1,000 mappings ${mapped_lag}, after the batch runs ${batch_lag} (${drained})
 events stored = ${stored}; wrk error lines: single $(errors_of single), mapped $(errors_of mapped), batch $(errors_of batch)
 
-Every round (requests/s p50 p99 error-lines), to show the spread behind the medians:
+Every round (requests/s p50 p99 error-lines server-CPU-µs-per-request), to show the spread behind the medians:
 $(for run in bare single mapped batch paced; do echo "  $run: $(paste -sd ';' "$work/$run.series" | sed 's/;/ | /g')"; done)
 REPORT
