@@ -40,6 +40,36 @@ struct ValidationTests {
         #expect(error == .invalid("`messageId` is 101 characters; the limit is 100"))
     }
 
+    @Test("messageId length counts Unicode scalars, so combining marks cannot stretch it")
+    func messageIdCombiningMarks() throws {
+        // 10 characters on screen, 610 scalars: an "a" followed by 60 combining acute accents, ten times.
+        let stretched = String(repeating: "a" + String(repeating: "\u{0301}", count: 60), count: 10)
+        #expect(stretched.count == 10)
+        let error = try SpecEvents.validationError(#"{"type":"track","event":"A","userId":"u","messageId":"\#(stretched)"}"#)
+        #expect(error == .invalid("`messageId` is 610 characters; the limit is 100"))
+    }
+
+    @Test("a NUL inside an id or a name is refused: SQLite would store only what comes before it", arguments: [
+        (#"{"type":"track","event":"A","userId":"victim\u0000attacker"}"#, "track event: `userId` contains a NUL character (\\u0000), which an id or a name cannot hold"),
+        (#"{"type":"track","event":"A","anonymousId":"a\u0000"}"#, "track event: `anonymousId` contains a NUL character (\\u0000), which an id or a name cannot hold"),
+        (#"{"type":"track","event":"A","userId":"u","messageId":"m\u0000b"}"#, "track event: `messageId` contains a NUL character (\\u0000), which an id or a name cannot hold"),
+        (#"{"type":"track","event":"Order\u0000Hidden","userId":"u"}"#, "track event: `event` contains a NUL character (\\u0000), which an id or a name cannot hold"),
+        (#"{"type":"page","name":"Home\u0000","userId":"u"}"#, "page event: `name` contains a NUL character (\\u0000), which an id or a name cannot hold"),
+        (#"{"type":"group","groupId":"g\u0000h","userId":"u"}"#, "group event: `groupId` contains a NUL character (\\u0000), which an id or a name cannot hold"),
+        (#"{"type":"alias","previousId":"\u0000p","userId":"u"}"#, "alias event: `previousId` contains a NUL character (\\u0000), which an id or a name cannot hold"),
+        (#"{"type":"track","event":"A","userId":"u","context":{"groupId":"g\u0000"}}"#, "track event: `context.groupId` contains a NUL character (\\u0000), which an id or a name cannot hold"),
+    ])
+    func nulInIdentifiers(json: String, message: String) throws {
+        let error = try #require(try SpecEvents.validationError(json))
+        #expect(error == .invalid(message))
+    }
+
+    @Test("a NUL elsewhere (in properties or traits) is kept: it is stored inside the event's JSON text")
+    func nulInProperties() throws {
+        let event = try SpecEvents.event(#"{"type":"track","event":"A","userId":"u","properties":{"note":"a\u0000b"}}"#)
+        #expect(event.json["properties"]?.objectValue?["note"]?.stringValue == "a\u{0}b")
+    }
+
     @Test("an unknown type is its own error, for the server's 501")
     func unknownType() throws {
         let error = try SpecEvents.validationError(#"{"type":"purchase","userId":"u"}"#)

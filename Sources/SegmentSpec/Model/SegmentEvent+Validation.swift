@@ -57,8 +57,26 @@ extension SegmentEvent {
         if userId == nil && anonymousId == nil {
             throw .invalid("\(type.rawValue) event requires `userId` or `anonymousId`")
         }
-        if let messageId = json["messageId"]?.identifierText, messageId.count > maximumMessageIdLength {
-            throw .invalid("`messageId` is \(messageId.count) characters; the limit is \(maximumMessageIdLength)")
+        // Counted in Unicode scalars: counting characters let 100 letters each carrying dozens
+        // of combining marks through as a 12 KB id.
+        if let messageId = json["messageId"]?.identifierText, messageId.unicodeScalars.count > maximumMessageIdLength {
+            throw .invalid("`messageId` is \(messageId.unicodeScalars.count) characters; the limit is \(maximumMessageIdLength)")
+        }
+        try checkNoNUL(json, type: type)
+    }
+
+    /// Fields that identify a user, a group, an event or its name are stored as SQLite text
+    /// and compared there; SQLite reads a bound string only up to a NUL, so `"u\u0000x"` would
+    /// be stored, deduplicated and matched as `"u"`, someone else's profile.
+    private static func checkNoNUL(_ json: JSONObject, type: EventType) throws(EventValidationError) {
+        let fields: [(name: String, value: JSONValue?)] = [
+            ("userId", json["userId"]), ("anonymousId", json["anonymousId"]), ("messageId", json["messageId"]),
+            ("groupId", json["groupId"]), ("previousId", json["previousId"]), ("event", json["event"]), ("name", json["name"]),
+            ("context.groupId", json["context"]?.objectValue?["groupId"]),
+        ]
+        for field in fields {
+            guard let text = field.value?.identifierText, text.unicodeScalars.contains("\u{0}") else { continue }
+            throw .invalid("\(type.rawValue) event: `\(field.name)` contains a NUL character (\\u0000), which an id or a name cannot hold")
         }
     }
 
