@@ -123,16 +123,52 @@ struct LimitsAndBadInputTests {
         }
     }
 
+    @Test("a gzip body inflating a little past the limit is refused too (it got through up to 666 KB)")
+    func gzipJustPastTheLimit() async throws {
+        try await LiveHerald.run { herald in
+            // A valid batch padded with spaces to 600 KB: 400 plain, and 400 gzipped.
+            let padded = "{\"batch\":[" + String(repeating: " ", count: 600 * 1024) + "\(Self.event)]}"
+            var buffer = ByteBuffer(string: padded)
+            let reply = try await herald.post(
+                "/inbound/segment", Array(buffer: try buffer.compress(with: .gzip())), auth: .basic(herald.ingestKey), headers: [("Content-Encoding", "gzip")])
+            #expect(reply.status == 400)
+            #expect(reply.message == "gzip body inflates past the limit of 500 KB")
+            #expect(try await herald.store.eventCount() == 0)
+        }
+    }
+
+    @Test("a gzip body in several members is read whole: every event in it is stored")
+    func gzipMembers() async throws {
+        try await LiveHerald.run { herald in
+            let first = #"{"batch":[{"type":"track","event":"A","userId":"u","messageId":"member-1"},"#
+            let second = #"{"type":"track","event":"B","userId":"u","messageId":"member-2"}]}"#
+            var one = ByteBuffer(string: first)
+            var two = ByteBuffer(string: second)
+            let body = Array(buffer: try one.compress(with: .gzip())) + Array(buffer: try two.compress(with: .gzip()))
+            let reply = try await herald.post("/inbound/segment", body, auth: .basic(herald.ingestKey), headers: [("Content-Encoding", "gzip")])
+            #expect(reply.status == 200, "\(reply.body)")
+            #expect(reply.json?["accepted"] == 2)
+            #expect(try await herald.store.messageIdCounts(workspace: "default") == ["member-1": 1, "member-2": 1])
+        }
+    }
+
     @Test("corrupt gzip and unknown encodings are 400s")
     func badEncodings() async throws {
         try await LiveHerald.run { herald in
             let corrupt = try await herald.post("/inbound/segment", Array("not gzip at all".utf8), auth: .basic(herald.ingestKey), headers: [("Content-Encoding", "gzip")])
             #expect(corrupt.status == 400)
-            #expect(corrupt.message == "gzip body is corrupt or truncated")
+            #expect(corrupt.message == "gzip body is corrupt: incorrect header check")
             var good = ByteBuffer(string: Self.event)
-            let truncated = Array(Array(buffer: try good.compress(with: .gzip())).prefix(12))
-            let cut = try await herald.post("/inbound/segment", truncated, auth: .basic(herald.ingestKey), headers: [("Content-Encoding", "gzip")])
-            #expect(cut.status == 400)
+            let compressed = Array(buffer: try good.compress(with: .gzip()))
+            // Cut inside the data, or just before the 8-byte trailer: both are 400s, not the part that inflated.
+            for keep in [12, compressed.count - 8] {
+                let cut = try await herald.post("/inbound/segment", Array(compressed.prefix(keep)), auth: .basic(herald.ingestKey), headers: [("Content-Encoding", "gzip")])
+                #expect(cut.status == 400)
+                #expect(cut.message == "gzip body is truncated: its compressed stream does not end")
+            }
+            let padded = try await herald.post("/inbound/segment", compressed + Array("junk!".utf8), auth: .basic(herald.ingestKey), headers: [("Content-Encoding", "gzip")])
+            #expect(padded.status == 400)
+            #expect(padded.message == "gzip body has 5 bytes after the end of its compressed stream")
             let brotli = try await herald.post("/inbound/segment", Self.event, auth: .basic(herald.ingestKey), headers: [("Content-Encoding", "br")])
             #expect(brotli.status == 400)
             #expect(brotli.message?.contains("Content-Encoding br is not supported") == true)

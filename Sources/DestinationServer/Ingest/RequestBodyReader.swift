@@ -1,11 +1,10 @@
-import CompressNIO
 import Foundation
 import Hummingbird
 import NIOCore
 import SegmentSpec
 
-/// Reads a request body within the request limit, inflating gzip/deflate bodies with a cap
-/// on the inflated size (so a gzip bomb costs at most the limit).
+/// Reads a request body within the request limit, inflating gzip/deflate bodies to the same
+/// limit (see ``BodyInflater``).
 struct RequestBodyReader: Sendable {
     let limit: Int
 
@@ -33,19 +32,21 @@ struct RequestBodyReader: Sendable {
         else {
             return Array(buffer: collected)
         }
-        let algorithm: CompressionAlgorithm
+        let format: BodyInflater.Format
         switch encoding {
-        case "gzip", "x-gzip": algorithm = .gzip()
-        case "deflate": algorithm = .zlib()
+        case "gzip", "x-gzip": format = .gzip
+        case "deflate": format = .zlib
         default: throw .badRequest("Content-Encoding \(encoding) is not supported; send gzip or an uncompressed body")
         }
         do {
-            let inflated = try collected.decompress(with: algorithm, maxSize: limit)
-            return Array(buffer: inflated)
-        } catch let error as CompressNIOError where error == .bufferOverflow {
-            throw .badRequest("\(encoding) body inflates past the limit of \(limitText)")
+            return try BodyInflater(format: format, limit: limit).inflate(Array(buffer: collected))
         } catch {
-            throw .badRequest("\(encoding) body is corrupt or truncated")
+            switch error {
+            case .tooLarge: throw .badRequest("\(encoding) body inflates past the limit of \(limitText)")
+            case .truncated: throw .badRequest("\(encoding) body is truncated: its compressed stream does not end")
+            case .trailingData(let bytes): throw .badRequest("\(encoding) body has \(bytes) bytes after the end of its compressed stream")
+            case .corrupt(let reason): throw .badRequest("\(encoding) body is corrupt: \(reason)")
+            }
         }
     }
 }
