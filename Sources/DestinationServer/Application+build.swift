@@ -36,7 +36,10 @@ public func buildApplication(
         deliverer: WebhookDeliverer(store: store, logger: logger), logger: logger)
     return Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Herald"),
+        server: .http1(configuration: .init(idleTimeout: .milliseconds(configuration.idleTimeout.wholeMilliseconds))),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "Herald",
+            availableConnectionsDelegate: .maximum(configuration.maximumConnections, logger: logger)),
         services: [writer, pruner, automation],
         onServerRunning: { channel in
             await onListening(configuration.host, channel.localAddress?.port ?? configuration.port)

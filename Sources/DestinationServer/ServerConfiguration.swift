@@ -22,6 +22,15 @@ public struct ServerConfiguration: Sendable {
     public var engineBacklogLimit: Int = 20_000
     /// Level of the server's log (one line per request at `info`).
     public var logLevel: Logger.Level = .info
+    /// How long a connection may go without sending a byte of its request (or, between
+    /// requests, without starting the next one) before the server closes it. A client that
+    /// opens connections and stalls would otherwise hold them, and their file descriptors,
+    /// for ever.
+    public var idleTimeout: Duration = .seconds(30)
+    /// Connections open at once; beyond it new ones wait in the kernel's accept queue until
+    /// one closes. Keeps the server's file descriptors, which SQLite and the runtime also
+    /// need, from running out (`herald serve` derives it from the open-files limit).
+    public var maximumConnections: Int = 1_000
 
     /// The defaults: 127.0.0.1:8080, Segment's limits, a 7-day dedup window.
     public init() {}

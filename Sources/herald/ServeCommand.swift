@@ -68,6 +68,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.dedupWindow = .seconds(dedupWindowHours * 3600)
         guard engineBacklog >= 0 else { throw ValidationError("--engine-backlog must be 0 (never slow ingest down) or a number of events") }
         configuration.engineBacklogLimit = engineBacklog
+        let openFiles = OpenFilesLimit.raise()
+        configuration.maximumConnections = OpenFilesLimit.connections(forLimit: openFiles)
 
         let path = DatabasePath.resolve(db ?? environment["HERALD_DB"])
         let store = try DatabasePath.open(path)
@@ -94,9 +96,12 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CommandFailure("configuration \(configPath) is invalid; nothing was applied and the server did not start")
             }
         }
+        let connectionsLine = "Connections: up to \(configuration.maximumConnections) at once (open files limit \(openFiles)); "
+            + "a connection idle for \(configuration.idleTimeout.components.seconds) s is closed"
         let app = buildApplication(configuration, store: store) { host, port in
             Console.line("Listening on http://\(host):\(port)  (Segment destination endpoint: http://\(host):\(port)/inbound/segment)")
             Console.line("Web page: http://\(host):\(port)/ (sign in with an admin key); API: http://\(host):\(port)/api/openapi.yaml")
+            Console.line(connectionsLine)
 
         }
 

@@ -32,11 +32,20 @@ final class HeraldProcess {
     }
 
     /// Starts `herald serve` on `database` with a free port and waits until it listens.
-    init(database: String, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
+    ///
+    /// - Parameter openFilesLimit: when set, the server runs under this open-files limit
+    ///   (soft and hard), set by `sh`'s `ulimit` so the test process's own limit is untouched.
+    init(database: String, extraArguments: [String] = [], environment: [String: String] = [:], openFilesLimit: Int? = nil) throws {
         outputFile = URL(fileURLWithPath: database + ".stdout-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-        process.executableURL = Self.executable
-        process.arguments = ["serve", "--db", database, "--port", "0", "--log-level", "warning"] + extraArguments
+        let arguments = ["serve", "--db", database, "--port", "0", "--log-level", "warning"] + extraArguments
+        if let openFilesLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(openFilesLimit) && exec \"$0\" \"$@\"", Self.executable.path] + arguments
+        } else {
+            process.executableURL = Self.executable
+            process.arguments = arguments
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = try FileHandle(forWritingTo: outputFile)
         process.standardError = FileHandle.nullDevice

@@ -9,7 +9,8 @@ import Darwin
 struct RawConnection {
     private let fd: Int32
 
-    init(port: Int) throws {
+    /// - Parameter readTimeout: seconds a read waits for the server before giving up.
+    init(port: Int, readTimeout: Int = 60) throws {
         #if canImport(Glibc)
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -25,7 +26,7 @@ struct RawConnection {
         }
         guard result == 0 else { throw RawConnectionError.failed("connect") }
         // A server that never answers fails the test instead of hanging it.
-        var timeout = timeval(tv_sec: 60, tv_usec: 0)
+        var timeout = timeval(tv_sec: readTimeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
@@ -50,6 +51,30 @@ struct RawConnection {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            output.append(contentsOf: buffer[..<count])
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// One read of what the server sent, without half-closing; empty when it sent nothing
+    /// before the read timeout, or closed.
+    func readSome() -> String {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
+        }
+    }
+
+    /// Reads, without half-closing, until the server closes the connection.
+    func readUntilClosed() -> String {
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
             output.append(contentsOf: buffer[..<count])
         }

@@ -1,0 +1,66 @@
+import AutomationEngine
+import DestinationServer
+import Foundation
+import Testing
+
+@Suite("Connections: a stalled one is closed after the idle timeout")
+struct ConnectionLimitsTests {
+    @Test("a client that sends half a request head and stalls is disconnected after the idle timeout")
+    func stalledHeadIsClosed() async throws {
+        try await LiveHerald.run(configure: { $0.idleTimeout = .seconds(1) }) { herald in
+            let connection = try RawConnection(port: herald.port)
+            defer { connection.close() }
+            connection.send("POST /inbound/segment HTTP/1.1\r\nHost: localhost\r\n")
+            let clock = ContinuousClock()
+            let start = clock.now
+            _ = connection.readUntilClosed()
+            let waited = clock.now - start
+            // Closed by the server (the read would otherwise wait 60 s for its own timeout).
+            #expect(waited >= .milliseconds(500) && waited < .seconds(20), "closed after \(waited)")
+        }
+    }
+
+    @Test("a client that stops sending its body half way is disconnected after the idle timeout")
+    func stalledBodyIsClosed() async throws {
+        try await LiveHerald.run(configure: { $0.idleTimeout = .seconds(1) }) { herald in
+            let connection = try RawConnection(port: herald.port)
+            defer { connection.close() }
+            connection.send("POST /inbound/segment HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{\"type\":")
+            let clock = ContinuousClock()
+            let start = clock.now
+            _ = connection.readUntilClosed()
+            #expect(clock.now - start < .seconds(20))
+            #expect(try await herald.store.eventCount() == 0)
+        }
+    }
+}
+
+@Suite("herald serve holds no more connections than its open-files limit allows")
+struct ServeConnectionLimitTests {
+    @Test("under a limit of 300 open files it takes 44 connections; the next waits until one closes, and the server lives")
+    func connectionsCappedByOpenFiles() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-connections-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try HeraldProcess(database: directory.appendingPathComponent("herald.sqlite").path, openFilesLimit: 300)
+        #expect(server.output.contains("Connections: up to 44 at once (open files limit 300); a connection idle for 30 s is closed"))
+        // One at a time, so the server accepts each in its own read (a burst can overshoot by a few).
+        var connections: [RawConnection] = []
+        defer { connections.forEach { $0.close() } }
+        for _ in 0..<48 {
+            connections.append(try RawConnection(port: server.port, readTimeout: 2))
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let health = "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        connections[40].send(health)
+        #expect(connections[40].readSome().hasPrefix("HTTP/1.1 200"))
+        let waiting = connections[47]
+        waiting.send(health)
+        #expect(waiting.readSome().isEmpty, "the 48th connection was served while 44 were open")
+        // Closing some lets the waiting ones in, and the server answers them.
+        connections.prefix(8).forEach { $0.close() }
+        connections.removeFirst(8)
+        #expect(waiting.readSome().hasPrefix("HTTP/1.1 200"))
+        #expect(server.terminate() == 0)
+    }
+}
