@@ -60,6 +60,26 @@ struct TimestampTests {
         #expect(event.resolvedTimestamp(receivedAt: receivedAt).iso8601 == "2026-01-01T10:00:04.000Z")
     }
 
+    @Test("a skew of centuries is a wrong field, not a wrong clock: the time is taken as sent, with a warning")
+    func absurdSkewNotCorrected() throws {
+        let receivedAt = try #require(Timestamp(iso8601: "2026-11-23T21:00:00.000Z"))
+        let future = try SpecEvents.event(#"""
+            {"type":"track","event":"A","userId":"u","sentAt":"0000-01-01T00:00:00Z","originalTimestamp":"9999-12-31T23:59:59Z"}
+            """#)
+        #expect(future.resolvedTimestamp(receivedAt: receivedAt).iso8601 == "9999-12-31T23:59:59.000Z")
+        #expect(future.warnings.contains("`sentAt` is more than 100 years from the event's time; the sender's clock was not corrected"))
+        let past = try SpecEvents.event(#"""
+            {"type":"track","event":"A","userId":"u","sentAt":"9999-12-31T23:59:59Z","timestamp":"0000-01-01T00:00:00Z"}
+            """#)
+        #expect(past.resolvedTimestamp(receivedAt: receivedAt).iso8601 == "0000-01-01T00:00:00.000Z")
+        // A clock 30 years off is still corrected.
+        let stale = try SpecEvents.event(#"""
+            {"type":"track","event":"A","userId":"u","sentAt":"1996-11-23T21:00:00Z","originalTimestamp":"1996-11-23T20:59:58Z"}
+            """#)
+        #expect(stale.resolvedTimestamp(receivedAt: receivedAt).iso8601 == "2026-11-23T20:59:58.000Z")
+        #expect(stale.warnings.isEmpty)
+    }
+
     @Test("without sentAt the timestamp is taken as sent; without any, receivedAt")
     func noSentAt() throws {
         let receivedAt = Timestamp(millisecondsSince1970: 1_000)

@@ -119,5 +119,11 @@ extension SegmentEvent {
                 warnings.append("`\(field)` \"\(text.prefix(64))\" is not an ISO-8601 time; it was ignored")
             }
         }
+        let read = { (field: String) in json[field]?.stringValue.flatMap(Timestamp.init(iso8601:)) }
+        if let sentAt = read("sentAt"), let original = read("originalTimestamp") ?? read("timestamp"),
+            abs(sentAt.millisecondsSince1970 - original.millisecondsSince1970) > largestClockSkew
+        {
+            warnings.append("`sentAt` is more than 100 years from the event's time; the sender's clock was not corrected")
+        }
     }
 }
