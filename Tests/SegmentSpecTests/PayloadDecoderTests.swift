@@ -131,6 +131,8 @@ struct PayloadDecoderTests {
         (#""hi""#, .destination, #"body must be an event object, an array of events or {"batch": [...]}, not a string"#),
         (#"{"type":"track"}"#, .batch, "body must have a `batch` array of events"),
         (#"{"batch":{}}"#, .batch, "`batch` must be an array of events, not an object"),
+        (#"{"batch":[],"context":"web"}"#, .batch, "batch-level `context` must be an object, not a string"),
+        (#"{"batch":[],"integrations":7}"#, .destination, "batch-level `integrations` must be an object, not a number"),
     ])
     func shapeErrors(text: String, endpoint: PayloadEndpoint, message: String) {
         #expect(throws: PayloadError.invalidShape(message)) { try decoder.decode(Array(text.utf8), endpoint: endpoint) }

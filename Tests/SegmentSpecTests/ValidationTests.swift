@@ -77,6 +77,13 @@ struct ValidationTests {
         #expect(error?.description == "unsupported event type: purchase")
     }
 
+    @Test("a long unknown type is quoted in part, not echoed whole")
+    func longTypeQuotedInPart() throws {
+        let type = String(repeating: "x", count: 10_000)
+        let error = try #require(try SpecEvents.validationError(#"{"type":"\#(type)","userId":"u"}"#))
+        #expect(error.description == "unsupported event type: " + String(repeating: "x", count: 64) + "…")
+    }
+
     @Test("a numeric userId is accepted as its decimal text, as Segment does")
     func numericUserId() throws {
         let event = try SpecEvents.event(#"{"type":"identify","userId":12345678901234}"#)

@@ -11,8 +11,16 @@ public enum EventValidationError: Error, Sendable, Equatable, CustomStringConver
     public var description: String {
         switch self {
         case .invalid(let message): return message
-        case .unsupportedType(let type): return "unsupported event type: \(type)"
+        case .unsupportedType(let type): return "unsupported event type: \(type.excerpt)"
         case .tooLarge(let bytes, let limit): return "event is \(bytes) bytes; the limit is \(limit) bytes (32 KB)"
         }
+    }
+}
+
+extension String {
+    /// At most the first 64 characters, with an ellipsis when cut: how messages quote a
+    /// client's text (a 10 KB `type` made a 10 KB message).
+    var excerpt: String {
+        count <= 64 ? self : prefix(64) + "…"
     }
 }

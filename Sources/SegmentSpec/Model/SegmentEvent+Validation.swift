@@ -41,7 +41,7 @@ extension SegmentEvent {
             throw .unsupportedType(text)
         }
         if let defaultType, defaultType != type {
-            throw .invalid("`type` is \"\(text)\" but this endpoint takes \(defaultType.rawValue) events")
+            throw .invalid("`type` is \"\(text.excerpt)\" but this endpoint takes \(defaultType.rawValue) events")
         }
         return type
     }

@@ -130,6 +130,12 @@ public struct PayloadDecoder: Sendable {
             throw .invalidShape("`batch` must be an array of events, not \(batch.kindName)")
         }
         try checkCount(elements.count)
+        // Checked as a single event's are: a wrong type here was silently dropped from every event.
+        for field in ["context", "integrations"] {
+            if let value = envelope[field], !value.isNull, value.objectValue == nil {
+                throw .invalidShape("batch-level `\(field)` must be an object, not \(value.kindName)")
+            }
+        }
         let shared = SharedFields(envelope)
         // Shared fields are copied into every event: a large batch-level context would multiply
         // into gigabytes (2,500 copies) before any per-event limit could catch it.
