@@ -17,6 +17,8 @@ struct ValidationTests {
         (#"{"type":"track","userId":"u","event":["A"]}"#, "track event: `event` must be a string, not an array"),
         (#"{"type":"group","userId":"u"}"#, "group event requires `groupId`"),
         (#"{"type":"group","userId":"u","groupId":""}"#, "group event requires `groupId`"),
+        (#"{"type":"group","userId":"u","groupId":{}}"#, "group event: `groupId` must be a string, not an object"),
+        (#"{"type":"alias","userId":"u","previousId":[1]}"#, "alias event: `previousId` must be a string, not an array"),
         (#"{"type":"alias","userId":"u"}"#, "alias event requires `previousId`"),
         (#"{"type":"alias","anonymousId":"a","previousId":"p"}"#, "alias event requires `userId`"),
         (#"{"type":"page","userId":"u","name":5}"#, "page event: `name` must be a string, not a number"),

@@ -99,12 +99,21 @@ extension SegmentEvent {
                 throw .invalid("\(type.rawValue) event: `name` must be a string, not \(name.kindName)")
             }
         case .group:
+            try checkIdentifierKind(json, "groupId", type: type)
             guard nonEmpty(json["groupId"]?.identifierText) != nil else { throw .invalid("group event requires `groupId`") }
         case .alias:
+            try checkIdentifierKind(json, "previousId", type: type)
             guard nonEmpty(json["previousId"]?.identifierText) != nil else { throw .invalid("alias event requires `previousId`") }
             guard nonEmpty(json["userId"]?.identifierText) != nil else { throw .invalid("alias event requires `userId`") }
         case .identify, .delete:
             break
+        }
+    }
+
+    /// A call's own id, when present, is a string or a number like the user ids.
+    private static func checkIdentifierKind(_ json: JSONObject, _ field: String, type: EventType) throws(EventValidationError) {
+        if let value = json[field], !value.isNull, value.identifierText == nil {
+            throw .invalid("\(type.rawValue) event: `\(field)` must be a string, not \(value.kindName)")
         }
     }
 
