@@ -29,7 +29,7 @@ run_wrk() { # name url script connections -> "requests/s p50 p99 error-lines"
     rps=$(field 'Requests/sec' "$work/$1.txt"); p50=$(grep -E '^ +50%' "$work/$1.txt" | awk '{print $2}'); p99=$(grep -E '^ +99%' "$work/$1.txt" | awk '{print $2}')
     echo "${rps:-0} ${p50:-nan} ${p99:-nan} $(grep -cE 'Non-2xx|Socket errors' "$work/$1.txt" || true)"
 }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }  # 0 once the server is gone
 # Appends one run's "requests/s p50 p99 errors cpu-µs-per-request" to the series file named $1;
 # $5 is the server's pid, whose CPU time (user + system) over the run is divided by the requests wrk completed.
 record() {
@@ -37,7 +37,7 @@ record() {
     before=$(cpu_ticks "$5")
     line=$(run_wrk "$1" "$2" "$3" "$4")
     after=$(cpu_ticks "$5")
-    requests=$(grep -E 'requests in' "$work/$1.txt" | awk '{print $1}')
+    requests=$(grep -E 'requests in' "$work/$1.txt" | awk '{print $1}' || true)
     echo "$line $(python3 -c "print(round(($after - $before) / $(getconf CLK_TCK) / max(1, ${requests:-0}) * 1e6, 1))")" >> "$work/$1.series"
 }
 median_of() { # series column -> median (latencies keep their unit)

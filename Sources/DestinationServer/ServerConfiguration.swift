@@ -22,10 +22,11 @@ public struct ServerConfiguration: Sendable {
     public var engineBacklogLimit: Int = 20_000
     /// Level of the server's log (one line per request at `info`).
     public var logLevel: Logger.Level = .info
-    /// How long a connection may go without sending a byte of its request (or, between
-    /// requests, without starting the next one) before the server closes it. A client that
-    /// opens connections and stalls would otherwise hold them, and their file descriptors,
-    /// for ever.
+    /// How long a connection may take to send a complete request head, go without sending
+    /// a part of its body, or sit idle between requests before the server closes it. A client
+    /// that opens connections and stalls would otherwise hold them, and their file
+    /// descriptors, for ever. (A body must also arrive whole within 60 s; see
+    /// `RequestBodyReader`.)
     public var idleTimeout: Duration = .seconds(30)
     /// Connections open at once; beyond it new ones wait in the kernel's accept queue until
     /// one closes. Keeps the server's file descriptors, which SQLite and the runtime also

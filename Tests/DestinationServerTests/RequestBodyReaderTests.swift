@@ -35,6 +35,31 @@ struct RequestBodyReaderTests {
         #expect(await Self.refusal(Self.request(chunks: [500 * 1024])) == nil)
     }
 
+    @Test("a body trickled in, each piece in time for the idle timeout, is refused once it passes the deadline")
+    func trickledPastTheDeadline() async throws {
+        let body = AsyncThrowingStream<ByteBuffer, any Error> { continuation in
+            let feeder = Task {
+                for _ in 0..<20 {
+                    continuation.yield(ByteBuffer(string: " "))
+                    try? await Task.sleep(for: .milliseconds(40))
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in feeder.cancel() }
+        }
+        let request = Request(
+            head: HTTPRequest(method: .post, scheme: "http", authority: "localhost", path: "/v1/batch"), body: RequestBody(asyncSequence: body))
+        var reader = RequestBodyReader(limit: 500 * 1024)
+        reader.deadline = .milliseconds(200)
+        do {
+            _ = try await reader.read(request)
+            Issue.record("a body taking 800 ms was read under a 200 ms deadline")
+        } catch {
+            #expect(error.status == .badRequest)
+            #expect(error.message == "request body took longer than 0.2 seconds to arrive")
+        }
+    }
+
     @Test("a body whose connection fails half way is a 400 saying it could not be read to its end")
     func stopsHalfWay() async throws {
         let refusal = try #require(await Self.refusal(Self.request(chunks: [1024], failure: ConnectionLost())))

@@ -84,6 +84,10 @@ struct ValidationTests {
         let type = String(repeating: "x", count: 10_000)
         let error = try #require(try SpecEvents.validationError(#"{"type":"\#(type)","userId":"u"}"#))
         #expect(error.description == "unsupported event type: " + String(repeating: "x", count: 64) + "…")
+        // One character carrying 30,000 combining marks is cut too.
+        let stretched = "x" + String(repeating: "\u{0301}", count: 30_000)
+        let stretchedError = try #require(try SpecEvents.validationError(#"{"type":"\#(stretched)","userId":"u"}"#))
+        #expect(stretchedError.description.unicodeScalars.count < 100)
     }
 
     @Test("a numeric userId is accepted as its decimal text, as Segment does")

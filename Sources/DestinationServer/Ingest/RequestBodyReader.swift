@@ -7,6 +7,9 @@ import SegmentSpec
 /// limit (see ``BodyInflater``).
 struct RequestBodyReader: Sendable {
     let limit: Int
+    /// Longest a body may take to arrive. The server's idle timeout closes a connection that
+    /// sends nothing for 30 s, but a client trickling a byte every 29 s would hold it for ever.
+    var deadline: Duration = .seconds(60)
 
     func read(_ request: Request) async throws(HeraldHTTPError) -> [UInt8] {
         let limitText = "\(limit / 1024) KB"
@@ -14,10 +17,15 @@ struct RequestBodyReader: Sendable {
             throw .badRequest("request body is \(length) bytes; the limit is \(limitText)")
         }
         var collected = ByteBuffer()
+        let clock = ContinuousClock()
+        let giveUp = clock.now + deadline
         do {
             for try await chunk in request.body {
                 guard collected.readableBytes + chunk.readableBytes <= limit else {
                     throw HeraldHTTPError.badRequest("request body is larger than the limit of \(limitText)")
+                }
+                guard clock.now < giveUp else {
+                    throw HeraldHTTPError.badRequest("request body took longer than \(deadline) to arrive")
                 }
                 var chunk = chunk
                 collected.writeBuffer(&chunk)
@@ -42,6 +50,7 @@ struct RequestBodyReader: Sendable {
             return try BodyInflater(format: format, limit: limit).inflate(Array(buffer: collected))
         } catch {
             switch error {
+            case .outOfMemory: throw .unavailable("the server is out of memory for inflating this body; retry later", retryAfter: 5)
             case .tooLarge: throw .badRequest("\(encoding) body inflates past the limit of \(limitText)")
             case .truncated: throw .badRequest("\(encoding) body is truncated: its compressed stream does not end")
             case .trailingData(let bytes): throw .badRequest("\(encoding) body has \(bytes) bytes after the end of its compressed stream")

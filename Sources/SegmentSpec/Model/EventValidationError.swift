@@ -18,9 +18,10 @@ public enum EventValidationError: Error, Sendable, Equatable, CustomStringConver
 }
 
 extension String {
-    /// At most the first 64 characters, with an ellipsis when cut: how messages quote a
-    /// client's text (a 10 KB `type` made a 10 KB message).
+    /// At most the first 64 Unicode scalars, with an ellipsis when cut: how messages quote a
+    /// client's text (a 10 KB `type` made a 10 KB message). Scalars, not characters: one
+    /// character can carry any number of combining marks.
     var excerpt: String {
-        count <= 64 ? self : prefix(64) + "…"
+        unicodeScalars.count <= 64 ? self : String(String.UnicodeScalarView(unicodeScalars.prefix(64))) + "…"
     }
 }
