@@ -14,7 +14,7 @@ struct ConnectionLimitsTests {
             connection.send(text)
             let clock = ContinuousClock()
             let start = clock.now
-            let answer = connection.readUntilClosed()
+            let answer = await connection.readUntilClosed()
             return (answer, clock.now - start, try await herald.store.eventCount())
         }
     }
@@ -50,14 +50,14 @@ struct ServeConnectionLimitTests {
         }
         let health = "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
         connections[40].send(health)
-        #expect(connections[40].readSome().hasPrefix("HTTP/1.1 200"))
+        #expect(await connections[40].readSome().hasPrefix("HTTP/1.1 200"))
         let waiting = connections[47]
         waiting.send(health)
-        #expect(waiting.readSome().isEmpty, "the 48th connection was served while 44 were open")
+        #expect(await waiting.readSome().isEmpty, "the 48th connection was served while 44 were open")
         // Closing some lets the waiting ones in, and the server answers them.
         connections.prefix(8).forEach { $0.close() }
         connections.removeFirst(8)
-        #expect(waiting.readSome().hasPrefix("HTTP/1.1 200"))
+        #expect(await waiting.readSome().hasPrefix("HTTP/1.1 200"))
         #expect(server.terminate() == 0)
     }
 }

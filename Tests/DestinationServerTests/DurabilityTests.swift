@@ -95,7 +95,7 @@ struct DurabilityTests {
         server.signal(signal)
         try await Task.sleep(for: .seconds(1))  // and is shutting down
         connection.send(String(body.utf8.dropFirst(split))!)
-        let answer = connection.finishAndRead()
+        let answer = await connection.finishAndRead()
         #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
         #expect(server.waitForExit() == 0)
         let counts = try await HeraldStore.open(path: database).messageIdCounts(workspace: "default")

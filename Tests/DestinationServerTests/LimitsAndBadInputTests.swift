@@ -181,7 +181,7 @@ struct LimitsAndBadInputTests {
             let auth = Data("\(herald.ingestKey):".utf8).base64EncodedString()
             let connection = try RawConnection(port: herald.port)
             connection.send("POST /inbound/segment HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic \(auth)\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"type\":\"track\",\"event\":\"Half")
-            let answer = connection.finishAndRead()
+            let answer = await connection.finishAndRead()
             connection.close()
             // The client stopped sending 470 bytes short: the server still answers, with a 400.
             #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
@@ -190,7 +190,7 @@ struct LimitsAndBadInputTests {
             let chunked = try RawConnection(port: herald.port)
             let part = #"{"type":"track","event":"Half","#
             chunked.send("POST /inbound/segment HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic \(auth)\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\(String(part.utf8.count, radix: 16))\r\n\(part)\r\n0\r\n\r\n")
-            let chunkedAnswer = chunked.finishAndRead()
+            let chunkedAnswer = await chunked.finishAndRead()
             chunked.close()
             #expect(chunkedAnswer.hasPrefix("HTTP/1.1 400"))
             #expect(chunkedAnswer.contains("body is not valid JSON"))

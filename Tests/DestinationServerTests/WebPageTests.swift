@@ -119,48 +119,48 @@ struct WebPageTests {
     }
 
     /// One HTTP/1.1 exchange over a raw socket (no redirect following, headers as sent).
-    static func exchange(_ herald: LiveHerald, _ method: String, _ path: String, cookie: String? = nil, form: String? = nil) throws -> String {
+    static func exchange(_ herald: LiveHerald, _ method: String, _ path: String, cookie: String? = nil, form: String? = nil) async throws -> String {
         let connection = try RawConnection(port: herald.port)
         defer { connection.close() }
         var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         if let cookie { request += "Cookie: \(cookie)\r\n" }
         if let form { request += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(form.utf8.count)\r\n\r\n\(form)" } else { request += "\r\n" }
         connection.send(request)
-        return connection.finishAndRead()
+        return await connection.finishAndRead()
     }
 
     @Test("state-changing forms need the session's CSRF token; pages need a session that ends with its key")
     func csrfAndSessions() async throws {
         try await LiveHerald.run { herald in
             // Without a session, pages send the browser to sign in and fragments answer 401.
-            let page = try Self.exchange(herald, "GET", "/runs")
+            let page = try await Self.exchange(herald, "GET", "/runs")
             #expect(page.hasPrefix("HTTP/1.1 303"))
             #expect(page.contains("location: /sign-in") || page.contains("Location: /sign-in"))
-            #expect(try Self.exchange(herald, "GET", "/events/rows?after=0").hasPrefix("HTTP/1.1 401"))
+            #expect(try await Self.exchange(herald, "GET", "/events/rows?after=0").hasPrefix("HTTP/1.1 401"))
 
             // Signing in needs the form's double-submit token too (no login CSRF).
-            #expect(try Self.exchange(herald, "POST", "/sign-in", form: "key=\(herald.adminKey)").hasPrefix("HTTP/1.1 403"))
-            let form = try Self.exchange(herald, "GET", "/sign-in")
+            #expect(try await Self.exchange(herald, "POST", "/sign-in", form: "key=\(herald.adminKey)").hasPrefix("HTTP/1.1 403"))
+            let form = try await Self.exchange(herald, "GET", "/sign-in")
             let tokenCookie = try #require(form.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie: herald_sign_in=") })
             let token = try #require(tokenCookie.dropFirst("set-cookie: herald_sign_in=".count).split(separator: ";").first).description
             #expect(form.contains(#"name="csrf" value="\#(token)""#))
-            let signIn = try Self.exchange(herald, "POST", "/sign-in", cookie: "herald_sign_in=\(token)", form: "key=\(herald.adminKey)&csrf=\(token)")
+            let signIn = try await Self.exchange(herald, "POST", "/sign-in", cookie: "herald_sign_in=\(token)", form: "key=\(herald.adminKey)&csrf=\(token)")
             #expect(signIn.hasPrefix("HTTP/1.1 303"))
             let setCookie = try #require(signIn.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie:") })
             #expect(setCookie.contains("HttpOnly"))
             #expect(setCookie.contains("Secure"))
             #expect(setCookie.contains("SameSite=Strict"))
             let cookie = try #require(setCookie.dropFirst("set-cookie:".count).split(separator: ";").first).trimmingCharacters(in: .whitespaces)
-            #expect(try Self.exchange(herald, "GET", "/runs", cookie: cookie).hasPrefix("HTTP/1.1 200"))
+            #expect(try await Self.exchange(herald, "GET", "/runs", cookie: cookie).hasPrefix("HTTP/1.1 200"))
 
-            let forged = try Self.exchange(herald, "POST", "/config", cookie: cookie, form: "yaml=mappings%3A+%5B%5D&csrf=guess")
+            let forged = try await Self.exchange(herald, "POST", "/config", cookie: cookie, form: "yaml=mappings%3A+%5B%5D&csrf=guess")
             #expect(forged.hasPrefix("HTTP/1.1 403"))
             #expect(forged.contains("CSRF"))
             #expect(try await herald.get("/api/config", auth: .bearer(herald.adminKey)).status == 404, "nothing was applied")
 
             let keys = try await herald.store.listKeys(workspace: "default")
             try await herald.store.revokeKey(id: try #require(keys.first { $0.scope == .admin }).id)
-            #expect(try Self.exchange(herald, "GET", "/runs", cookie: cookie).hasPrefix("HTTP/1.1 303"), "revoking the key ends its sessions")
+            #expect(try await Self.exchange(herald, "GET", "/runs", cookie: cookie).hasPrefix("HTTP/1.1 303"), "revoking the key ends its sessions")
         }
     }
 }

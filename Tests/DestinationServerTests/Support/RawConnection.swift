@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -6,7 +7,11 @@ import Darwin
 
 /// A bare TCP connection to send bytes an HTTP client library would never send (a body
 /// that stops half way) and read what comes back.
-struct RawConnection {
+///
+/// Reads block, so they run on a Dispatch thread, never on Swift's cooperative pool: that pool
+/// has a thread per core and also runs the in-process servers the tests talk to, and two
+/// reads blocking it once starved every server of the test run until their 60 s timeouts.
+struct RawConnection: Sendable {
     private let fd: Int32
 
     /// - Parameter readTimeout: seconds a read waits for the server before giving up.
@@ -45,21 +50,30 @@ struct RawConnection {
     }
 
     /// Half-closes (no more bytes from us) and reads until the server closes.
-    func finishAndRead() -> String {
+    func finishAndRead() async -> String {
         shutdown(fd, Int32(SHUT_WR))
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            output.append(contentsOf: buffer[..<count])
+        return await readUntilClosed()
+    }
+
+    /// Runs a blocking read off the cooperative pool.
+    private func offPool(_ read: @escaping @Sendable () -> String) async -> String {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: read()) }
         }
-        return String(decoding: output, as: UTF8.self)
     }
 
     /// One read of what the server sent, without half-closing; empty when it sent nothing
     /// before the read timeout, or closed.
-    func readSome() -> String {
+    func readSome() async -> String {
+        await offPool { [fd] in Self.readOnce(fd) }
+    }
+
+    /// Reads, without half-closing, until the server closes the connection.
+    func readUntilClosed() async -> String {
+        await offPool { [fd] in Self.readToEnd(fd) }
+    }
+
+    private static func readOnce(_ fd: Int32) -> String {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -68,8 +82,7 @@ struct RawConnection {
         }
     }
 
-    /// Reads, without half-closing, until the server closes the connection.
-    func readUntilClosed() -> String {
+    private static func readToEnd(_ fd: Int32) -> String {
         var output: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
