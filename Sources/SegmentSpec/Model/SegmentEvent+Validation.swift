@@ -130,7 +130,7 @@ extension SegmentEvent {
         }
         let read = { (field: String) in json[field]?.stringValue.flatMap(Timestamp.init(iso8601:)) }
         if let sentAt = read("sentAt"), let original = read("originalTimestamp") ?? read("timestamp"),
-            abs(sentAt.millisecondsSince1970 - original.millisecondsSince1970) > largestClockSkew
+            clockSkew(sentAt: sentAt, eventTime: original) == nil
         {
             warnings.append("`sentAt` is more than 100 years from the event's time; the sender's clock was not corrected")
         }
