@@ -19,6 +19,9 @@ struct ServeCommand: AsyncParsableCommand {
             Every option can also be set in the environment: HERALD_HOST, HERALD_PORT, \
             HERALD_DB, HERALD_CONFIG, HERALD_LOG_LEVEL.
 
+            A configuration's channel `secret: "${NAME}"` is resolved only for names that \
+            start with HERALD_SECRET_ or are listed, comma-separated, in HERALD_SECRET_NAMES.
+
             Example:
               herald serve --port 8080 --db ./herald.sqlite
             """
@@ -89,7 +92,7 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CommandFailure("cannot read configuration \(configPath); check the path or drop --config")
             }
             do {
-                let version = try await store.applyConfiguration(yaml: text, workspace: "default", environment: environment)
+                let version = try await store.applyConfiguration(yaml: text, workspace: "default", secrets: .process(environment))
                 Console.line("Configuration: \(configPath) applied to workspace default as version \(version.version)")
             } catch let error as ConfigurationError {
                 for issue in error.issues { Console.line("\(configPath):\(issue.line):\(issue.column): \(issue.message)") }

@@ -46,7 +46,7 @@ struct TestCommand: AsyncParsableCommand {
         }
         let object = try Self.readEvent(event)
         do {
-            _ = try ConfigurationLoader.load(yaml: yaml, requireEnvironment: false)
+            _ = try ConfigurationLoader.load(yaml: yaml, secrets: .none, requireSecrets: false)
         } catch {
             for issue in error.issues { Console.error("\(file):\(issue.line):\(issue.column): \(issue.message)") }
             throw CommandFailure("\(file) is invalid: fix the problems above (`herald check \(file)` lists them too); nothing was evaluated")

@@ -6,11 +6,11 @@ import Testing
 
 @Suite("Configuration: the YAML model, validated as a whole, errors at their line and column")
 struct ConfigurationLoaderTests {
-    static let environment = ["EMAIL_HOOK_SECRET": "s3cret"]
+    static let secrets = SecretEnvironment(variables: ["HERALD_SECRET_EMAIL_HOOK": "s3cret"])
 
     @Test("the sample configuration loads with every feature")
     func sample() throws {
-        let configuration = try ConfigurationLoader.load(yaml: try FixtureFiles.text("herald.yaml"), environment: Self.environment)
+        let configuration = try ConfigurationLoader.load(yaml: try FixtureFiles.text("herald.yaml"), secrets: Self.secrets)
         #expect(configuration.channels.map(\.name) == ["email", "inbox", "console"])
         #expect(configuration.channels[0].kind == .webhook(url: "https://mailer.internal/send", secret: "s3cret", timeoutSeconds: 10))
         #expect(configuration.templates.count == 5)
@@ -46,17 +46,19 @@ struct ConfigurationLoaderTests {
         // condition syntax error, inside a quoted scalar
         ("automations:\n  a:\n    steps:\n      - cancel: x\nmappings:\n  - on: identify\n    when: 'data.x = 1'\n    run: a\n", 7, 19, "condition: `=` is not an operator; compare with `==`"),
         // template syntax error
-        ("templates:\n  t:\n    body: \"Hello {{#data.x}}\"\n", 3, 11, "body of template `t` is not a valid Mustache template"),
+        ("templates:\n  t:\n    body: \"Hello {{#data.x}}\"\n", 3, 29, "body of template `t` is not a valid template: a section `{{#…}}` or `{{^…}}` is never closed"),
         // bad duration
         ("automations:\n  a:\n    steps:\n      - delay: soon\n", 4, 16, "`delay` takes a duration such as `90s`, `10m`, `2d`, or `until: data.<path>`"),
-        // missing environment variable
-        ("channels:\n  hook: { type: webhook, url: \"https://x.example/${NOPE}\" }\n", 2, 31, "environment variable NOPE is not set"),
+        // a secret that is not set
+        ("channels:\n  hook: { type: webhook, url: \"https://x.example/\", secret: \"${HERALD_SECRET_NOPE}\" }\n", 2, 61, "the secret HERALD_SECRET_NOPE is not set"),
+        // a reference outside a secret
+        ("channels:\n  hook: { type: webhook, url: \"https://x.example/${HERALD_SECRET_X}\" }\n", 2, 31, "`${…}` is resolved only in a channel's `secret`"),
         // YAML syntax
         ("channels: [\n", 2, 1, "YAML syntax"),
     ])
     func mistakes(yaml: String, line: Int, column: Int, message: String) {
         do {
-            _ = try ConfigurationLoader.load(yaml: yaml, environment: [:])
+            _ = try ConfigurationLoader.load(yaml: yaml, secrets: .none)
             Issue.record("expected an error for \(yaml)")
         } catch {
             let match = error.issues.first { $0.message.contains(message) }
@@ -70,7 +72,7 @@ struct ConfigurationLoaderTests {
     func allAtOnce() {
         let yaml = "channels:\n  a: { type: pigeon }\nmappings:\n  - on: identify\n    run: nothing\n  - when: 'data.x > 1'\n    run: nothing\n"
         do {
-            _ = try ConfigurationLoader.load(yaml: yaml, environment: [:])
+            _ = try ConfigurationLoader.load(yaml: yaml, secrets: .none)
             Issue.record("expected errors")
         } catch {
             #expect(error.issues.count >= 3, "\(error.issues)")
@@ -88,12 +90,12 @@ struct ConfigurationVersionTests {
     @Test("each valid apply is a new version; an invalid one stores nothing")
     func versions() async throws {
         let store = try HeraldStore.inMemory()
-        let first = try await store.applyConfiguration(yaml: "channels:\n  inbox: { type: inbox }\n", workspace: "default", environment: [:])
-        let second = try await store.applyConfiguration(yaml: "channels:\n  console: { type: log }\n", workspace: "default", environment: [:])
+        let first = try await store.applyConfiguration(yaml: "channels:\n  inbox: { type: inbox }\n", workspace: "default", secrets: .none)
+        let second = try await store.applyConfiguration(yaml: "channels:\n  console: { type: log }\n", workspace: "default", secrets: .none)
         #expect(first.version == 1)
         #expect(second.version == 2)
         await #expect(throws: ConfigurationError.self) {
-            try await store.applyConfiguration(yaml: "channels:\n  x: { type: pigeon }\n", workspace: "default", environment: [:])
+            try await store.applyConfiguration(yaml: "channels:\n  x: { type: pigeon }\n", workspace: "default", secrets: .none)
         }
         let versions = try await store.configurationVersions(workspace: "default")
         #expect(versions.map(\.version) == [2, 1])
@@ -106,7 +108,8 @@ struct ConfigurationVersionTests {
     func secretsNotStored() async throws {
         let store = try HeraldStore.inMemory()
         let yaml = "channels:\n  hook: { type: webhook, url: \"https://x.example/h\", secret: \"${HOOK_SECRET}\" }\n"
-        let applied = try await store.applyConfiguration(yaml: yaml, workspace: "default", environment: ["HOOK_SECRET": "s3cret"])
+        let secrets = SecretEnvironment(variables: ["HOOK_SECRET": "s3cret"], allowedNames: ["HOOK_SECRET"])
+        let applied = try await store.applyConfiguration(yaml: yaml, workspace: "default", secrets: secrets)
         #expect(!applied.yaml.contains("s3cret"))
     }
 }

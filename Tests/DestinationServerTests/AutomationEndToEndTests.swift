@@ -30,7 +30,7 @@ struct AutomationEndToEndTests {
     @Test("a tracked order reaches the user's inbox, and its explain trace says why")
     func orderToInbox() async throws {
         try await LiveHerald.run { herald in
-            try await herald.store.applyConfiguration(yaml: Self.configuration, workspace: "default", environment: [:])
+            try await herald.store.applyConfiguration(yaml: Self.configuration, workspace: "default", secrets: .none)
             #expect(try await herald.post("/v1/identify", #"{"userId":"u-1","traits":{"first_name":"Ada"}}"#, auth: .basic(herald.ingestKey)).status == 200)
             let paid = #"{"type":"track","event":"Order Completed","userId":"u-1","messageId":"paid-1","properties":{"order_id":"o-1","revenue":12.5}}"#
             let free = #"{"type":"track","event":"Order Completed","userId":"u-1","messageId":"free-1","properties":{"order_id":"o-2","revenue":0}}"#

@@ -63,7 +63,7 @@ struct WebhookDeliveryTests {
     static func prepare(port: Int, clock: TestClock) async throws -> (HeraldStore, WebhookDeliverer) {
         let store = try HeraldStore.inMemory()
         let key = try await store.createKey(workspace: "default", scope: .ingest)
-        try await store.applyConfiguration(yaml: configuration(port: port), workspace: "default", environment: [:])
+        try await store.applyConfiguration(yaml: configuration(port: port), workspace: "default", secrets: .none)
         let writer = GroupCommitWriter(store: store)
         Task { try await writer.run() }
         let json = #"{"type":"track","event":"Ping","userId":"u-1","properties":{"n":7}}"#

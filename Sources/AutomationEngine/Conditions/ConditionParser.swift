@@ -15,7 +15,7 @@ import SegmentSpec
 enum ConditionParser {
     static func parse(_ text: String) throws(ConditionSyntaxError) -> Condition {
         var parser = Parser(tokens: try Lexer.tokens(of: text))
-        let condition = try parser.parseOr()
+        let condition = try parser.parseExpression()
         guard case .end = parser.current.kind else {
             throw parser.error("unexpected \(parser.current.kind.describe) after the end of the expression")
         }
@@ -173,74 +173,133 @@ struct Parser {
         return false
     }
 
-    mutating func parseOr() throws(ConditionSyntaxError) -> Condition {
-        var lhs = try parseAnd()
-        while accept("||") { lhs = .or(lhs, try parseAnd()) }
+    /// Deepest expression tree accepted. Parsing, evaluating and even freeing the tree recurse
+    /// once per level, so an expression thousands of levels deep (`((((…` or `!!!!…`, or a
+    /// chain of 10,000 `&&`) would overflow the stack and take the whole server down.
+    static let maximumDepth = 100
+
+    /// A parsed subexpression and the depth of its tree.
+    struct Parsed {
+        let condition: Condition
+        let depth: Int
+    }
+
+    /// A node over `children`, refused at `token` once the tree would be too deep.
+    func node(_ condition: Condition, over children: Parsed..., at token: Token) throws(ConditionSyntaxError) -> Parsed {
+        let depth = 1 + (children.map(\.depth).max() ?? 0)
+        guard depth <= Self.maximumDepth else {
+            throw error("the expression nests deeper than \(Self.maximumDepth) levels; split it into simpler conditions", at: token)
+        }
+        return Parsed(condition: condition, depth: depth)
+    }
+
+    /// The parse of a whole expression.
+    mutating func parseExpression() throws(ConditionSyntaxError) -> Condition {
+        try parseOr(depth: 0).condition
+    }
+
+    // `depth` counts the levels of recursion the parser itself is in, checked before each
+    // descent so that the parser cannot overflow the stack either.
+    mutating func parseOr(depth: Int) throws(ConditionSyntaxError) -> Parsed {
+        var lhs = try parseAnd(depth: depth)
+        while case .symbol("||") = current.kind {
+            let token = current
+            advance()
+            let rhs = try parseAnd(depth: depth)
+            lhs = try node(.or(lhs.condition, rhs.condition), over: lhs, rhs, at: token)
+        }
         return lhs
     }
 
-    mutating func parseAnd() throws(ConditionSyntaxError) -> Condition {
-        var lhs = try parseUnary()
-        while accept("&&") { lhs = .and(lhs, try parseUnary()) }
+    mutating func parseAnd(depth: Int) throws(ConditionSyntaxError) -> Parsed {
+        var lhs = try parseUnary(depth: depth)
+        while case .symbol("&&") = current.kind {
+            let token = current
+            advance()
+            let rhs = try parseUnary(depth: depth)
+            lhs = try node(.and(lhs.condition, rhs.condition), over: lhs, rhs, at: token)
+        }
         return lhs
     }
 
-    mutating func parseUnary() throws(ConditionSyntaxError) -> Condition {
-        if accept("!") { return .not(try parseUnary()) }
-        return try parseTest()
+    mutating func parseUnary(depth: Int) throws(ConditionSyntaxError) -> Parsed {
+        let token = current
+        if accept("!") {
+            try checkDescent(depth + 1, at: token)
+            let operand = try parseUnary(depth: depth + 1)
+            return try node(.not(operand.condition), over: operand, at: token)
+        }
+        return try parseTest(depth: depth)
     }
 
-    mutating func parseTest() throws(ConditionSyntaxError) -> Condition {
-        let lhs = try parseOperand()
+    mutating func parseTest(depth: Int) throws(ConditionSyntaxError) -> Parsed {
+        let lhs = try parseOperand(depth: depth)
+        let token = current
         if case .symbol(let symbol) = current.kind, let op = Condition.ComparisonOperator(rawValue: symbol) {
             advance()
-            return .compare(op, lhs, try parseOperand())
+            let rhs = try parseOperand(depth: depth)
+            return try node(.compare(op, lhs.condition, rhs.condition), over: lhs, rhs, at: token)
         }
-        if acceptWord("contains") { return .contains(lhs, try parseOperand()) }
-        if acceptWord("startsWith") { return .startsWith(lhs, try parseOperand()) }
-        if acceptWord("exists") { return .exists(lhs) }
+        if acceptWord("contains") {
+            let rhs = try parseOperand(depth: depth)
+            return try node(.contains(lhs.condition, rhs.condition), over: lhs, rhs, at: token)
+        }
+        if acceptWord("startsWith") {
+            let rhs = try parseOperand(depth: depth)
+            return try node(.startsWith(lhs.condition, rhs.condition), over: lhs, rhs, at: token)
+        }
+        if acceptWord("exists") { return try node(.exists(lhs.condition), over: lhs, at: token) }
         if acceptWord("in") {
             let open = current
             guard accept("[") else { throw error("expected `[` after `in`", at: open) }
-            var list: [Condition] = []
+            var list: [Parsed] = []
             if !accept("]") {
-                repeat { list.append(try parseOperand()) } while accept(",")
+                repeat { list.append(try parseOperand(depth: depth)) } while accept(",")
                 guard accept("]") else { throw error("expected `,` or `]` in the list after `in`") }
             }
-            return .isIn(lhs, list)
+            let deepest = list.max { $0.depth < $1.depth }
+            return try node(.isIn(lhs.condition, list.map(\.condition)), over: lhs, deepest ?? lhs, at: token)
         }
         return lhs
     }
 
-    mutating func parseOperand() throws(ConditionSyntaxError) -> Condition {
+    func checkDescent(_ depth: Int, at token: Token) throws(ConditionSyntaxError) {
+        guard depth <= Self.maximumDepth else {
+            throw error("the expression nests deeper than \(Self.maximumDepth) levels; split it into simpler conditions", at: token)
+        }
+    }
+
+    mutating func parseOperand(depth: Int) throws(ConditionSyntaxError) -> Parsed {
         let token = current
         switch token.kind {
         case .string(let value):
             advance()
-            return .literal(.string(value))
+            return Parsed(condition: .literal(.string(value)), depth: 1)
         case .number(let literal):
             advance()
-            return .literal((try? JSONParser.parse(literal)) ?? .null)
+            return Parsed(condition: .literal((try? JSONParser.parse(literal)) ?? .null), depth: 1)
         case .symbol("("):
+            try checkDescent(depth + 1, at: token)
             advance()
-            let inner = try parseOr()
+            let inner = try parseOr(depth: depth + 1)
             guard accept(")") else { throw error("expected `)` to close the `(` at column \(token.column)") }
             return inner
         case .word("true"):
             advance()
-            return .literal(.bool(true))
+            return Parsed(condition: .literal(.bool(true)), depth: 1)
         case .word("false"):
             advance()
-            return .literal(.bool(false))
+            return Parsed(condition: .literal(.bool(false)), depth: 1)
         case .word("null"):
             advance()
-            return .literal(.null)
+            return Parsed(condition: .literal(.null), depth: 1)
         case .word("exists") where tokens.count > position + 1 && tokens[position + 1].kind == .symbol("("):
+            try checkDescent(depth + 1, at: token)
             advance()
             advance()
-            let operand = try parseOperand()
+            let operand = try parseOperand(depth: depth + 1)
             guard accept(")") else { throw error("expected `)` after exists(...") }
-            return .exists(operand)
+            return try node(.exists(operand.condition), over: operand, at: token)
         case .word(let word):
             guard ConditionRoots.all.contains(word) else {
                 throw error("unknown name `\(word)`: paths start with \(ConditionRoots.all.map { "`\($0)`" }.joined(separator: ", "))")
@@ -256,7 +315,7 @@ struct Parser {
                     throw error("expected a name after `.` in \(components.joined(separator: "."))")
                 }
             }
-            return .path(components)
+            return Parsed(condition: .path(components), depth: 1)
         case .end:
             throw error("the expression ends where a value was expected")
         default:

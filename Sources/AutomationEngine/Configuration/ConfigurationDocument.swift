@@ -7,6 +7,7 @@ import Yams
 public enum ConfigurationDocument {
     /// The YAML document as JSON, or nil when it is not YAML.
     public static func json(yaml: String) -> JSONValue? {
+        guard ConfigurationBounds.violation(in: yaml) == nil else { return nil }
         let composed: Node?
         do { composed = try Yams.compose(yaml: yaml) } catch { return nil }
         guard let composed else { return .object(JSONObject()) }

@@ -5,20 +5,24 @@ import Yams
 
 /// Reads `herald.yaml` into a validated ``HeraldConfiguration``.
 ///
-/// The whole document is checked before anything is returned: unknown keys, duplicate
-/// names, references to templates, automations and channels that do not exist, condition
-/// and Mustache syntax, durations, and `${ENV}` references. Every problem is reported with
-/// its line and column, all at once.
+/// The whole document is checked before anything is returned: its size, nesting and alias
+/// expansion (``ConfigurationBounds``), unknown keys, duplicate names, references to
+/// templates, automations and channels that do not exist, condition and Mustache syntax,
+/// durations, and `${NAME}` secrets. Every problem is reported with its line and column, all
+/// at once.
+///
+/// `${NAME}` is resolved only in a channel's `secret` (see ``SecretEnvironment``); in every
+/// other field it is literal text.
 public enum ConfigurationLoader {
     /// Parses and validates a configuration document.
     /// - Parameters:
-    ///   - environment: where `${NAME}` references are resolved.
-    ///   - requireEnvironment: when false, an unset variable is left as `${NAME}` instead of
-    ///     being an error (the engine matches events without needing delivery secrets).
+    ///   - secrets: where `${NAME}` references of secrets are resolved.
+    ///   - requireSecrets: when false, a secret that cannot be resolved is left as `${NAME}`
+    ///     instead of being an error (the engine matches events without delivery secrets).
     public static func load(
-        yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment, requireEnvironment: Bool = true
+        yaml: String, secrets: SecretEnvironment = .process(), requireSecrets: Bool = true
     ) throws(ConfigurationError) -> HeraldConfiguration {
-        var reader = ConfigurationReader(environment: environment, requireEnvironment: requireEnvironment)
+        var reader = ConfigurationReader(secrets: secrets, requireSecrets: requireSecrets)
         let configuration = reader.read(yaml)
         guard reader.issues.isEmpty, let configuration else {
             throw ConfigurationError(issues: reader.issues.sorted { ($0.line, $0.column) < ($1.line, $1.column) })
@@ -28,13 +32,16 @@ public enum ConfigurationLoader {
 }
 
 struct ConfigurationReader {
-    let environment: [String: String]
-    let requireEnvironment: Bool
+    let secrets: SecretEnvironment
+    let requireSecrets: Bool
     var issues: [ConfigurationIssue] = []
 
-    init(environment: [String: String], requireEnvironment: Bool) {
-        self.environment = environment
-        self.requireEnvironment = requireEnvironment
+    /// Longest webhook timeout: a receiver that needs longer should answer at once and work later.
+    static let maximumTimeout: Duration = .seconds(60)
+
+    init(secrets: SecretEnvironment, requireSecrets: Bool) {
+        self.secrets = secrets
+        self.requireSecrets = requireSecrets
     }
 
     mutating func issue(_ node: Node?, _ message: String) {
@@ -42,6 +49,10 @@ struct ConfigurationReader {
     }
 
     mutating func read(_ yaml: String) -> HeraldConfiguration? {
+        if let violation = ConfigurationBounds.violation(in: yaml) {
+            issues.append(violation)
+            return nil
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -126,14 +137,20 @@ struct ConfigurationReader {
         return mapping.map { (name: $0.key.string ?? "", node: $0.value) }
     }
 
-    /// A scalar as text, with `${NAME}` replaced from the environment.
+    /// A scalar as text, as written (`${…}` included).
     mutating func text(_ node: Node?, _ what: String) -> String? {
         guard let node else { return nil }
         guard let scalar = node.scalar else {
             issue(node, "\(what) must be a single value")
             return nil
         }
-        return substitute(scalar.string, node: node)
+        return scalar.string
+    }
+
+    /// A secret's text, with `${NAME}` references resolved from the allowed environment.
+    mutating func secret(_ node: Node?, _ what: String) -> String? {
+        guard let node, let text = text(node, what) else { return nil }
+        return substitute(text, node: node)
     }
 
     mutating func substitute(_ text: String, node: Node) -> String {
@@ -147,11 +164,14 @@ struct ConfigurationReader {
                 return text
             }
             let name = String(rest[open.upperBound..<close])
-            if let value = environment[name] {
+            switch secrets.lookup(name) {
+            case .value(let value):
                 output += value
-            } else if requireEnvironment {
-                issue(node, "environment variable \(name) is not set")
-            } else {
+            case .notAllowed where requireSecrets:
+                issue(node, "`${\(name)}` is not an allowed secret: name it \(SecretEnvironment.namePrefix)… or list it in \(SecretEnvironment.allowListVariable) where the server runs")
+            case .unset where requireSecrets:
+                issue(node, "the secret \(name) is not set in the server's environment")
+            case .notAllowed, .unset:
                 output += "${\(name)}"
             }
             rest = rest[rest.index(after: close)...]
@@ -175,9 +195,13 @@ struct ConfigurationReader {
     mutating func checkTemplate(_ node: Node?, _ text: String?, what: String) {
         guard let node, let text else { return }
         do {
-            _ = try MustacheTemplate(string: text)
+            _ = try TextTemplate(text)
         } catch {
-            issue(node, "\(what) is not a valid Mustache template: \(error)")
+            // Where the template starts in the file, plus where in the template the problem is.
+            let quoted = node.scalar.map { $0.style == .singleQuoted || $0.style == .doubleQuoted } ?? false
+            let line = (node.mark?.line ?? 1) + error.line - 1
+            let column = error.line == 1 ? (node.mark?.column ?? 1) + error.column - 1 + (quoted ? 1 : 0) : error.column
+            issues.append(ConfigurationIssue(line: line, column: column, message: "\(what) is not a valid template: \(error.reason)"))
         }
     }
 
@@ -206,19 +230,23 @@ struct ConfigurationReader {
         checkKeys(fields, allowed: ["type", "url", "secret", "timeout"], in: "channel `\(name)`")
         switch text(fields["type"], "`type`") {
         case "webhook":
+            if let url = text(fields["url"], "`url`"), url.contains("${") {
+                issue(fields["url"], "`${…}` is resolved only in a channel's `secret`; write the URL itself in `url`")
+                return nil
+            }
             guard let url = text(fields["url"], "`url`"), let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https" else {
                 issue(fields["url"] ?? node, "webhook channel `\(name)` needs `url: https://...`")
                 return nil
             }
             var timeout = 10
             if let timeoutText = text(fields["timeout"], "`timeout`") {
-                guard let duration = DurationText.parse(timeoutText), duration >= .seconds(1) else {
-                    issue(fields["timeout"], "`timeout` must be a duration such as `10s`")
+                guard let duration = DurationText.parse(timeoutText), duration >= .seconds(1), duration <= Self.maximumTimeout else {
+                    issue(fields["timeout"], "`timeout` must be a duration from `1s` to `60s`, such as `10s`")
                     return nil
                 }
                 timeout = Int(duration.components.seconds)
             }
-            return .init(name: name, kind: .webhook(url: url, secret: text(fields["secret"], "`secret`"), timeoutSeconds: timeout))
+            return .init(name: name, kind: .webhook(url: url, secret: secret(fields["secret"], "`secret`"), timeoutSeconds: timeout))
         case "inbox": return .init(name: name, kind: .inbox)
         case "log": return .init(name: name, kind: .log)
         case let other:
@@ -302,6 +330,11 @@ struct ConfigurationReader {
         default:
             guard let patch = json(value).objectValue else {
                 issue(value, "`update-profile` takes a mapping of traits to merge")
+                return nil
+            }
+            let size = JSONValue.object(patch).encodedBytes().count
+            guard size <= RunWorker.maximumProfileUpdateBytes else {
+                issue(value, "`update-profile` is \(size) bytes as JSON; the limit is \(RunWorker.maximumProfileUpdateBytes / 1024) KB")
                 return nil
             }
             action = .updateProfile(patch)

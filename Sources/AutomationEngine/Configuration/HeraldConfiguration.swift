@@ -3,7 +3,7 @@ public import SegmentSpec
 /// The automations model of DESIGN §3, as read from `herald.yaml`: channels, templates,
 /// automations and the mappings from event names to automations.
 ///
-/// Build one with ``ConfigurationLoader/load(yaml:environment:)``, which validates the whole
+/// Build one with ``ConfigurationLoader/load(yaml:secrets:requireSecrets:)``, which validates the whole
 /// document (references, conditions, templates, durations) before anything uses it.
 public struct HeraldConfiguration: Sendable, Hashable {
     /// Channels by name, in file order.

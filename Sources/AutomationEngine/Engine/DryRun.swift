@@ -28,7 +28,7 @@ public struct DryRun: Sendable {
     public func evaluate(event object: JSONObject, workspace: String, draftYAML: String? = nil) async throws -> DryRunReport {
         let event = try SegmentEvent(validating: object)
         if let draftYAML {
-            _ = try ConfigurationLoader.load(yaml: draftYAML, requireEnvironment: false)
+            _ = try ConfigurationLoader.load(yaml: draftYAML, secrets: .none, requireSecrets: false)
         }
         let time = now()
         let ingest = IngestEvent(event: event, raw: Array(JSONValue.object(object).encodedString().utf8), workspaceId: workspace, receivedAt: time)

@@ -310,7 +310,7 @@ public final class EventProcessor: Sendable {
         if let cached = configurations.withLock({ $0[workspace] }), cached.version == version { return (version, cached.configuration) }
         guard let yaml = try String.fetchOne(db, sql: "SELECT yaml FROM configVersion WHERE workspaceId = ? AND version = ?", arguments: [workspace, version]),
             // Applied configurations were validated when applied; matching needs no delivery secrets.
-            let parsed = try? ConfigurationLoader.load(yaml: yaml, environment: ProcessInfo.processInfo.environment, requireEnvironment: false)
+            let parsed = try? ConfigurationLoader.load(yaml: yaml, secrets: .none, requireSecrets: false)
         else { return nil }
         configurations.withLock { $0[workspace] = (version, parsed) }
         return (version, parsed)

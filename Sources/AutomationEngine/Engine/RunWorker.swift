@@ -19,7 +19,7 @@ public final class RunWorker: Sendable {
     private let logger: Logger
     private let configurations = Mutex<[String: HeraldConfiguration]>([:])
     /// Subject and body templates, parsed once (nil: the template does not parse).
-    private let parsedTemplates = Mutex<[String: MustacheTemplate?]>([:])
+    private let parsedTemplates = Mutex<[String: TextTemplate?]>([:])
 
     /// - Parameter now: the clock; tests pass one they move, so delays never sleep.
     public init(store: HeraldStore, logger: Logger = Logger(label: "herald.runs"), now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }) {
@@ -83,7 +83,7 @@ public final class RunWorker: Sendable {
         let key = "\(workspace)#\(version)"
         if let cached = configurations.withLock({ $0[key] }) { return cached.automations.first { $0.name == name } }
         guard let yaml = try String.fetchOne(db, sql: "SELECT yaml FROM configVersion WHERE workspaceId = ? AND version = ?", arguments: [workspace, version]),
-            let configuration = try? ConfigurationLoader.load(yaml: yaml, environment: ProcessInfo.processInfo.environment, requireEnvironment: false)
+            let configuration = try? ConfigurationLoader.load(yaml: yaml, secrets: .none, requireSecrets: false)
         else { return nil }
         configurations.withLock { $0[key] = configuration }
         return configuration.automations.first { $0.name == name }
@@ -152,6 +152,12 @@ public final class RunWorker: Sendable {
             try advance()
         case .updateProfile(let patch):
             let rendered = Self.render(patch, scope: scope)
+            let size = JSONValue.object(rendered).encodedBytes().count
+            guard size <= Self.maximumProfileUpdateBytes else {
+                try record("profile not updated: the rendered update is \(size) bytes; the limit is \(Self.maximumProfileUpdateBytes / 1024) KB")
+                try advance()
+                return
+            }
             let current = try profiles.traits(of: recipient) ?? JSONObject()
             try db.execute(
                 sql: """
@@ -178,6 +184,10 @@ public final class RunWorker: Sendable {
             try advance()
         }
     }
+
+    /// Largest rendered `update-profile` value a step may write: an event's own limit, so a
+    /// step cannot make a profile larger than Segment could have sent it.
+    static let maximumProfileUpdateBytes = 32 * 1024
 
     /// When a `delay` step makes the run due next, and what its step history says; nil for
     /// other steps. The engine also uses it to start a run past a leading delay.
@@ -207,9 +217,8 @@ public final class RunWorker: Sendable {
         let template = templates(workspace: workspace, version: version).first { $0.name == name }
         let channelName = channelOverride ?? template?.channel
         let channel = channels(workspace: workspace, version: version).first { $0.name == channelName }
-        let context = JSONValue.object(scope).mustacheContext
-        let subject = template?.subject.flatMap { render($0, context: context) }
-        let body = template.flatMap { render($0.body, context: context) }
+        let subject = template?.subject.flatMap { render($0, scope: scope) }
+        let body = template.flatMap { render($0.body, scope: scope) }
         var status: String
         var reason: String?
         switch channel?.kind {
@@ -249,15 +258,15 @@ public final class RunWorker: Sendable {
     }
 
     /// What `TemplateRenderer.render` gives, with the template parsed only the first time.
-    private func render(_ text: String, context: Any) -> String? {
-        let parsed = parsedTemplates.withLock { cache -> MustacheTemplate? in
+    private func render(_ text: String, scope: JSONObject) -> String? {
+        let parsed = parsedTemplates.withLock { cache -> TextTemplate? in
             if let known = cache[text] { return known }
             if cache.count >= 10_000 { cache.removeAll() }  // templates of many configuration versions
-            let parsed = try? MustacheTemplate(string: text)
+            let parsed = try? TextTemplate(text)
             cache[text] = .some(parsed)
             return parsed
         }
-        return parsed?.render(context)
+        return parsed?.render(scope)
     }
 
     /// Renders every string of `patch` as a template (`"{{data.order_id}}"`).

@@ -83,7 +83,7 @@ public struct WebhookDeliverer: Sendable {
         guard let yaml = try await store.writer.read({ db in
             try String.fetchOne(db, sql: "SELECT yaml FROM configVersion WHERE workspaceId = ? AND version = ?", arguments: [workspace, version])
         }),
-            let configuration = try? ConfigurationLoader.load(yaml: yaml, environment: ProcessInfo.processInfo.environment, requireEnvironment: false),
+            let configuration = try? ConfigurationLoader.load(yaml: yaml, secrets: .process(), requireSecrets: false),
             let channel = configuration.channels.first(where: { $0.name == row.channel }),
             case .webhook(let url, let secret, let timeout) = channel.kind
         else {

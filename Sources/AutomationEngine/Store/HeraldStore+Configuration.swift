@@ -20,7 +20,7 @@ extension HeraldStore {
     /// - Throws: ``ConfigurationError`` listing every problem; nothing is stored then.
     @discardableResult
     public func applyConfiguration(
-        yaml: String, workspace: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        yaml: String, workspace: String, secrets: SecretEnvironment = .process(),
         now: Timestamp = Timestamp(Date())
     ) async throws -> ConfigurationVersion {
         try Self.checkWorkspaceName(workspace)
@@ -33,7 +33,7 @@ extension HeraldStore {
             throw ConfigurationError(issues: [ConfigurationIssue(
                 line: 1, column: 1, message: "the configuration is empty; send the whole herald.yaml (channels, templates, automations, mappings)")])
         }
-        _ = try ConfigurationLoader.load(yaml: yaml, environment: environment)
+        _ = try ConfigurationLoader.load(yaml: yaml, secrets: secrets)
         return try await writer.write { db in
             try db.execute(
                 sql: "INSERT INTO workspace (id, createdAt) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",

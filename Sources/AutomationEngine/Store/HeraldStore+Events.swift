@@ -140,7 +140,7 @@ extension HeraldStore {
     /// (all names when none is applied), most recent first.
     public func unmappedEventNames(workspace: String) async throws -> [(name: String, count: Int, lastSeenAt: Timestamp)] {
         let configuration = try await currentConfiguration(workspace: workspace)
-            .flatMap { try? ConfigurationLoader.load(yaml: $0.yaml, requireEnvironment: false) }
+            .flatMap { try? ConfigurationLoader.load(yaml: $0.yaml, secrets: .none, requireSecrets: false) }
         return try await eventNames(workspace: workspace).filter { $0.name != "delete" && configuration?.mappings(for: $0.name).isEmpty ?? true }
     }
 

@@ -57,7 +57,7 @@ struct WebConfigurationController<Context: RequestContext>: Sendable {
         let current = try await store.currentConfiguration(workspace: session.identity.workspaceId)
         let yaml = draft ?? current?.yaml ?? "channels:\n  inbox: { type: inbox }\ntemplates: {}\nautomations: {}\nmappings: []\n"
         var context: [String: Any] = ["yaml": yaml, "csrf": session.csrfToken, "event": event ?? Self.sampleEvent]
-        if let current, let configuration = try? ConfigurationLoader.load(yaml: current.yaml, requireEnvironment: false) {
+        if let current, let configuration = try? ConfigurationLoader.load(yaml: current.yaml, secrets: .none, requireSecrets: false) {
             context["version"] = String(current.version)
             context["appliedAt"] = current.appliedAt.iso8601
             context["mappings"] = configuration.mappings.map { mapping -> [String: Any] in
