@@ -61,4 +61,32 @@ struct TemplateOutputTests {
             #expect(reply.json?["cancelled"]?.arrayValue?.count == 1, "\(reply.body)")
         }
     }
+
+    @Test("a profile update that renders past 32 KB is not written, and the run's history says why")
+    func profileUpdatesAreBounded() async throws {
+        try await LiveHerald.run { herald in
+            try await herald.applyConfiguration("""
+                automations:
+                  grow: { steps: [ { update-profile: { a: "{{data.blob}}", b: "{{data.blob}}", small: "{{data.size}}" } } ] }
+                mappings:
+                  - on: track/Grow
+                    run: grow
+                """)
+            let blob = String(repeating: "x", count: 20_000)
+            try await herald.ingest(ManagementPayloads.track("Grow", user: "u-3", id: "m-3", properties: #"{"blob":"\#(blob)","size":1}"#))
+            try await herald.waitForEngine()
+            var outcome: String?
+            for _ in 0..<200 {
+                if let run = try await herald.api("/api/runs?userId=u-3")["runs"]?[0]?["id"]?.numberValue?.int64Value {
+                    outcome = try await herald.api("/api/runs/\(run)")["steps"]?[0]?["outcome"]?.stringValue
+                    if outcome != nil { break }
+                }
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            #expect(outcome?.hasPrefix("profile not updated: the rendered update is 400") == true, "\(outcome ?? "no step")")
+            #expect(outcome?.hasSuffix("bytes; the limit is 32 KB") == true, "\(outcome ?? "no step")")
+            let profile = try await herald.get("/api/profiles/u-3", auth: .bearer(herald.adminKey))
+            #expect(profile.json?["traits"]?["a"] == nil, "\(profile.body.prefix(200))")
+        }
+    }
 }
