@@ -344,7 +344,15 @@ struct ConfigurationReader {
 
     mutating func readMapping(_ node: Node) -> HeraldConfiguration.Mapping? {
         guard let fields = mapping(node, "a mapping") else { return nil }
-        checkKeys(fields, allowed: ["on", "when", "once_per", "run", "cancel"], in: "a mapping")
+        checkKeys(fields, allowed: ["id", "on", "when", "once_per", "run", "cancel"], in: "a mapping")
+        var id: String?
+        if let idNode = fields["id"] {
+            guard let text = text(idNode, "`id`"), !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+                issue(idNode, "`id` names the mapping for `once_per`; it must not be empty")
+                return nil
+            }
+            id = text
+        }
         guard let on = text(fields["on"], "`on`"), !on.isEmpty else {
             issue(node, "a mapping needs `on: <event name>` such as `track/Order Completed` or `identify`")
             return nil
@@ -369,7 +377,7 @@ struct ConfigurationReader {
             issue(node, "mapping for `\(on)` needs exactly one of `run: <automation>` or `cancel: <token>`")
             return nil
         }
-        return .init(on: on, when: when?.0, whenText: when?.1, oncePer: oncePer, action: action, line: node.mark?.line ?? 0)
+        return .init(id: id, on: on, when: when?.0, whenText: when?.1, oncePer: oncePer, action: action, line: node.mark?.line ?? 0)
     }
 
     // MARK: References
@@ -399,7 +407,12 @@ struct ConfigurationReader {
             }
         }
         let mappingNodes = top["mappings"]?.sequence
+        var ids: Set<String> = []
         for (index, mapping) in configuration.mappings.enumerated() {
+            if let id = mapping.id, !ids.insert(id).inserted {
+                let node = mappingNodes.flatMap { index < $0.count ? $0[index].mapping?["id"] : nil }
+                issue(node, "mapping id `\(id)` is used by an earlier mapping; each `id` names one mapping")
+            }
             if case .run(let automation) = mapping.action, !automations.contains(automation) {
                 let node = mappingNodes.flatMap { index < $0.count ? $0[index].mapping?["run"] : nil }
                 issue(node, "mapping for `\(mapping.on)` runs automation `\(automation)`, which is not defined under `automations`")

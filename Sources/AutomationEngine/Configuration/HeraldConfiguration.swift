@@ -105,6 +105,8 @@ public struct HeraldConfiguration: Sendable, Hashable {
 
     /// When an event of `on` arrives, run an automation or cancel runs.
     public struct Mapping: Sendable, Hashable {
+        /// The `id:` written on the mapping, if any.
+        public var id: String?
         /// The Courier event name, e.g. `track/Order Completed` or `identify`.
         public var on: String
         /// Optional condition over the event.
@@ -117,6 +119,17 @@ public struct HeraldConfiguration: Sendable, Hashable {
         public var action: Action
         /// One-based line of the mapping in the file.
         public var line: Int
+
+        /// What `once_per` remembers the mapping by: its `id:`, else what the mapping is
+        /// (its event and its automation or token), never its place in the file, so that
+        /// editing, reordering or commenting the file does not run it again for anyone.
+        public var identity: String {
+            if let id { return id }
+            switch action {
+            case .run(let automation): return "\(on)->\(automation)"
+            case .cancel(let token): return "\(on)->cancel \(token)"
+            }
+        }
 
         /// `once_per` scopes.
         public enum OncePer: String, Sendable, Hashable {

@@ -225,7 +225,7 @@ public final class EventProcessor: Sendable {
                     continue
                 }
                 let subject = mapping.oncePer == .group ? (event.groupId ?? event.context.groupId) : recipient
-                let ledgerKey = "\(mapping.line):\(mapping.on)->\(name)"
+                let ledgerKey = mapping.identity
                 if mapping.oncePer != nil, let subject,
                     let ranAt = try Int64.fetchOne(
                         db, sql: "SELECT ranAt FROM oncePerLedger WHERE workspaceId = ? AND mappingKey = ? AND subject = ?",

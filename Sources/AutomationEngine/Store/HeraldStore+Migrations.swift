@@ -223,6 +223,16 @@ extension HeraldStore {
             try db.create(index: "profileAlias_profile", on: "profileAlias", columns: ["workspaceId", "profileId"])
             try db.create(index: "membership_profile", on: "membership", columns: ["workspaceId", "profileId"])
         }
+        migrator.registerMigration("v10: once_per ledger keyed by the mapping's identity, not its line") { db in
+            // Keys were "<line>:<on>-><automation>"; a comment added above a mapping changed the
+            // line and the welcome series ran again. Keep the earliest run per new key.
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO oncePerLedger (workspaceId, mappingKey, subject, ranAt)
+                SELECT workspaceId, substr(mappingKey, instr(mappingKey, ':') + 1), subject, MIN(ranAt) FROM oncePerLedger
+                WHERE mappingKey GLOB '[0-9]*:*' GROUP BY workspaceId, substr(mappingKey, instr(mappingKey, ':') + 1), subject
+                """)
+            try db.execute(sql: "DELETE FROM oncePerLedger WHERE mappingKey GLOB '[0-9]*:*'")
+        }
         return migrator
     }
 
