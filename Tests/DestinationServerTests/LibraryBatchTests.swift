@@ -67,4 +67,29 @@ struct LibraryBatchTests {
             #expect(bad.warnings == ["X-Segment-Settings is not base64-encoded JSON; it was not stored"])
         }
     }
+
+    @Test("X-Segment-Settings: bearer, pass, pwd, sig and a password inside a URL are redacted too, in the store and in every answer")
+    func segmentSettingsByPattern() async throws {
+        try await LiveHerald.run { herald in
+            let settings = #"""
+                {"bearer":"b-secret-1","pass":"p-secret-2","pwd":"p-secret-3","sig":"s-secret-4","region":"us-east-1",
+                 "endpoint":"https://api.example.com/v1","webhookUrl":"https://hook:u-secret-5@hooks.example.com/in?token=t-secret-6&team=7",
+                 "Destinations":[{"SharedSecret":"s-secret-7","signing_secret":"s-secret-8","mode":"cloud"}]}
+                """#
+            let reply = try await herald.post(
+                "/inbound/segment", Payloads.track("sp-1"), auth: .basic(herald.ingestKey),
+                headers: [("X-Segment-Settings", Data(settings.utf8).base64EncodedString())])
+            #expect(reply.status == 200)
+            let stored = try #require(try await herald.store.events(workspace: "default", messageId: "sp-1").first)
+            let shown = try await herald.api("/api/events/\(stored.seq)")
+            for text in [try #require(stored.settings), shown.encodedString(), try await herald.get("/api/events", auth: .bearer(herald.adminKey)).body] {
+                for secret in (1...8).map({ "secret-\($0)" }) { #expect(!text.contains(secret), "\(secret) in \(text)") }
+            }
+            #expect(shown["settings"] == [
+                "bearer": "[redacted]", "pass": "[redacted]", "pwd": "[redacted]", "sig": "[redacted]", "region": "us-east-1",
+                "endpoint": "https://api.example.com/v1", "webhookUrl": "https://[redacted]@hooks.example.com/in?token=[redacted]&team=7",
+                "Destinations": [["SharedSecret": "[redacted]", "signing_secret": "[redacted]", "mode": "cloud"]],
+            ])
+        }
+    }
 }

@@ -233,6 +233,20 @@ extension HeraldStore {
                 """)
             try db.execute(sql: "DELETE FROM oncePerLedger WHERE mappingKey GLOB '[0-9]*:*'")
         }
+        migrator.registerMigration("v11: settings credentials redacted by pattern") { db in
+            // Settings stored when only a few names were redacted (`bearer`, `pass`, `pwd`, `sig`
+            // and URL credentials were kept in clear).
+            let rows = try Row.fetchCursor(db, sql: "SELECT seq, settings FROM event WHERE settings IS NOT NULL")
+            var updates: [(seq: Int64, settings: String)] = []
+            while let row = try rows.next() {
+                guard let parsed = try? JSONParser.parse(row["settings"] as String) else { continue }
+                let redacted = SegmentSettings.redactingCredentials(parsed).encodedString()
+                if redacted != row["settings"] as String { updates.append((row["seq"], redacted)) }
+            }
+            for update in updates {
+                try db.execute(sql: "UPDATE event SET settings = ? WHERE seq = ?", arguments: [update.settings, update.seq])
+            }
+        }
         return migrator
     }
 
