@@ -26,6 +26,7 @@ public struct DryRun: Sendable {
     /// - Throws: ``EventValidationError`` for an event Herald would refuse,
     ///   ``ConfigurationError`` for an invalid draft.
     public func evaluate(event object: JSONObject, workspace: String, draftYAML: String? = nil) async throws -> DryRunReport {
+        try SegmentEvent.checkUniqueKeys(object)
         let event = try SegmentEvent(validating: object)
         if let draftYAML {
             _ = try ConfigurationLoader.load(yaml: draftYAML, secrets: .none, requireSecrets: false)

@@ -22,6 +22,30 @@ extension SegmentEvent {
         self.init(type: type, json: json, warnings: warnings)
     }
 
+    /// Refuses an event in which a key occurs twice in its own object, or in one object at any
+    /// depth of its `context` or `traits`: JSON leaves the meaning open, Herald would read the
+    /// last occurrence (a userId, a profile's email) while the stored raw JSON keeps both, and
+    /// whoever reads that raw JSON next may take the first. `properties` (and `integrations`,
+    /// `_metadata`...) are not checked: Segment's own production traffic repeats keys there
+    /// (`random.log` of its direct-integration tester corpus), Segment does not retry a 400, and
+    /// Herald reads them the way Segment's pipeline does, the last occurrence winning.
+    /// Ingest and dry runs check this before ``init(validating:defaultType:)``; events stored
+    /// earlier are read as before.
+    /// - Throws: ``EventValidationError/invalid(_:)`` naming the key and where it is, e.g.
+    ///   "duplicate key `userId` in the event", "duplicate key `email` in `context.traits`".
+    public static func checkUniqueKeys(_ json: JSONObject) throws(EventValidationError) {
+        if let key = json.firstRepeatedKey { throw repeatedKey(key, path: "") }
+        for member in json where member.key == "context" || member.key == "traits" {
+            if case .object(let object) = member.value, let repeated = object.firstRepeatedKeyAtAnyDepth() {
+                throw repeatedKey(repeated.key, path: member.key + (repeated.path.isEmpty || repeated.path.hasPrefix("[") ? "" : ".") + repeated.path)
+            }
+        }
+    }
+
+    private static func repeatedKey(_ key: String, path: String) -> EventValidationError {
+        .invalid("duplicate key `\(key.excerpt)` in \(path.isEmpty ? "the event" : "`\(path)`"); send each key of an object once")
+    }
+
     /// The call `json` names (its `type` in any case, or `defaultType` when it has none) when
     /// Herald knows it; nil for an unknown or non-string `type`. For counting rejected events.
     static func declaredType(of json: JSONObject, defaultType: EventType?) -> EventType? {

@@ -115,6 +115,9 @@ public struct PayloadDecoder: Sendable {
     }
 
     private func decodeSingle(_ object: JSONObject, body: [UInt8], defaultType: EventType?) -> DecodedEvent {
+        if let refusal = Self.repeatedKeyRefusal(object) {
+            return makeEvent(object, bytes: [], index: 0, defaultType: defaultType, refusal: refusal)
+        }
         var stored = object
         let hadWriteKey = stored.contains("writeKey")
         stored["writeKey"] = nil
@@ -135,6 +138,15 @@ public struct PayloadDecoder: Sendable {
             if let value = envelope[field], !value.isNull, value.objectValue == nil {
                 throw .invalidShape("batch-level `\(field)` must be an object, not \(value.kindName)")
             }
+        }
+        // The envelope's own keys and the context it shares with every event (its events are
+        // checked one by one; see SegmentEvent.checkUniqueKeys for which objects).
+        if let key = envelope.firstRepeatedKey {
+            throw .invalidShape("duplicate key `\(key.excerpt)` in the batch envelope; send each key once")
+        }
+        if let repeated = envelope["context"]?.objectValue?.firstRepeatedKeyAtAnyDepth() {
+            let path = "context" + (repeated.path.isEmpty || repeated.path.hasPrefix("[") ? "" : ".") + repeated.path
+            throw .invalidShape("duplicate key `\(repeated.key.excerpt)` in the batch-level `\(path)`; send each key once")
         }
         let shared = SharedFields(envelope)
         // Shared fields are copied into every event: a large batch-level context would multiply
@@ -164,6 +176,10 @@ public struct PayloadDecoder: Sendable {
             let error = EventValidationError.invalid("event at index \(index) must be an object, not \(element.kindName)")
             return DecodedEvent(index: index, messageId: nil, declaredType: nil, outcome: .failure(error), storedJSON: [])
         }
+        // Checked before merging: a merge keeps one occurrence of a repeated key.
+        if let refusal = Self.repeatedKeyRefusal(object) {
+            return makeEvent(object, bytes: [], index: index, defaultType: nil, refusal: refusal)
+        }
         // Merging usually only adds members (a batch-level `sentAt` to events without one): then
         // the event's own bytes with those members appended are the stored text, which saves
         // encoding every event of a batch again.
@@ -190,13 +206,25 @@ public struct PayloadDecoder: Sendable {
         return makeEvent(object, bytes: object.encodedBytes(), index: index, defaultType: nil)
     }
 
-    private func makeEvent(_ object: JSONObject, bytes: [UInt8], index: Int, defaultType: EventType?) -> DecodedEvent {
+    /// Why an event with a repeated key is refused (see ``SegmentEvent/checkUniqueKeys(_:)``), or nil.
+    private static func repeatedKeyRefusal(_ object: JSONObject) -> EventValidationError? {
+        do {
+            try SegmentEvent.checkUniqueKeys(object)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// - Parameter refusal: why the event is refused before it is validated, when it is.
+    private func makeEvent(_ object: JSONObject, bytes: [UInt8], index: Int, defaultType: EventType?, refusal: EventValidationError? = nil) -> DecodedEvent {
         let messageId = object["messageId"]?.identifierText
         // Looked up only for a rejected event; a valid one has its type.
         func rejected(_ error: EventValidationError) -> DecodedEvent {
             let declaredType = SegmentEvent.declaredType(of: object, defaultType: defaultType)
             return DecodedEvent(index: index, messageId: messageId, declaredType: declaredType, outcome: .failure(error), storedJSON: [])
         }
+        if let refusal { return rejected(refusal) }
         guard bytes.count <= limits.maximumEventBytes else {
             return rejected(.tooLarge(bytes: bytes.count, limit: limits.maximumEventBytes))
         }
