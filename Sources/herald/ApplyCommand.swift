@@ -9,7 +9,8 @@ struct ApplyCommand: AsyncParsableCommand {
         abstract: "Validate a configuration file and apply it to a workspace as a new version.",
         discussion: """
             Works whether or not the server is running. Nothing is applied when the file has \
-            problems; they are listed with their line and column (as `herald check` does).
+            problems; they are listed with their line and column (as `herald check` does). \
+            A file identical to the version in force stores nothing and says "Unchanged".
 
             Example:
               herald apply -f herald.yaml --workspace default
@@ -29,8 +30,12 @@ struct ApplyCommand: AsyncParsableCommand {
             throw CommandFailure("cannot read \(file); check the path")
         }
         do {
-            let version = try await database.open().applyConfiguration(yaml: text, workspace: workspace)
-            Console.line("Applied \(file) to workspace \(workspace) as version \(version.version).")
+            let applied = try await database.open().applyConfigurationIfChanged(yaml: text, workspace: workspace)
+            if applied.isUnchanged {
+                Console.line("Unchanged: \(file) is version \(applied.version.version) of workspace \(workspace), already in force; nothing was stored.")
+            } else {
+                Console.line("Applied \(file) to workspace \(workspace) as version \(applied.version.version).")
+            }
         } catch let error as ConfigurationError {
             for issue in error.issues { Console.line("\(file):\(issue.line):\(issue.column): \(issue.message)") }
             throw ExitCode(1)

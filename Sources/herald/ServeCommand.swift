@@ -92,8 +92,10 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CommandFailure("cannot read configuration \(configPath); check the path or drop --config")
             }
             do {
-                let version = try await store.applyConfiguration(yaml: text, workspace: "default", secrets: .process(environment))
-                Console.line("Configuration: \(configPath) applied to workspace default as version \(version.version)")
+                let applied = try await store.applyConfigurationIfChanged(yaml: text, workspace: "default", secrets: .process(environment))
+                Console.line(applied.isUnchanged
+                    ? "Configuration: \(configPath) unchanged (version \(applied.version.version) of workspace default is in force)"
+                    : "Configuration: \(configPath) applied to workspace default as version \(applied.version.version)")
             } catch let error as ConfigurationError {
                 for issue in error.issues { Console.line("\(configPath):\(issue.line):\(issue.column): \(issue.message)") }
                 throw CommandFailure("configuration \(configPath) is invalid; nothing was applied and the server did not start")

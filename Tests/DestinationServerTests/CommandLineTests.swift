@@ -118,4 +118,27 @@ struct CommandLineTests {
         let listed = try HeraldProcess.runToCompletion(["keys", "list", "--db", db])
         #expect(listed.output.split(separator: "\n").filter { $0.contains("hk_") }.count == 2)
     }
+
+    @Test("restarting serve with the same --config, or applying the same file again, stores no new version and says it is unchanged")
+    func unchangedConfiguration() async throws {
+        let db = try Self.database()
+        defer { Self.remove(db) }
+        let config = URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("herald.yaml")
+        try "channels:\n  inbox: { type: inbox }\n".write(to: config, atomically: true, encoding: .utf8)
+        let first = try HeraldProcess(database: db, extraArguments: ["--config", config.path])
+        #expect(first.output.contains("Configuration: \(config.path) applied to workspace default as version 1\n"))
+        #expect(first.terminate() == 0)
+        let second = try HeraldProcess(database: db, extraArguments: ["--config", config.path])
+        #expect(second.output.contains("Configuration: \(config.path) unchanged (version 1 of workspace default is in force)\n"))
+        #expect(second.terminate() == 0)
+        let again = try HeraldProcess.runToCompletion(["apply", "-f", config.path, "--db", db])
+        #expect(again.status == 0)
+        #expect(again.output == "Unchanged: \(config.path) is version 1 of workspace default, already in force; nothing was stored.\n")
+        #expect(try await HeraldStore.open(path: db).configurationVersions(workspace: "default").map(\.version) == [1])
+
+        try "channels:\n  log: { type: log }\n".write(to: config, atomically: true, encoding: .utf8)
+        let changed = try HeraldProcess.runToCompletion(["apply", "-f", config.path, "--db", db])
+        #expect(changed.output == "Applied \(config.path) to workspace default as version 2.\n")
+        #expect(try await HeraldStore.open(path: db).configurationVersions(workspace: "default").map(\.version) == [2, 1])
+    }
 }

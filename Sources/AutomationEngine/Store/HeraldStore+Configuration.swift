@@ -14,15 +14,50 @@ public struct ConfigurationVersion: Sendable, Hashable {
     public let appliedAt: Timestamp
 }
 
+/// What applying a configuration did.
+public enum ConfigurationApplication: Sendable, Hashable {
+    /// The text was stored as this new version.
+    case applied(ConfigurationVersion)
+    /// The text is the version in force, character for character: nothing was stored.
+    case unchanged(ConfigurationVersion)
+
+    /// The version in force afterwards.
+    public var version: ConfigurationVersion {
+        switch self {
+        case .applied(let version), .unchanged(let version): return version
+        }
+    }
+
+    /// True when nothing was stored.
+    public var isUnchanged: Bool {
+        if case .unchanged = self { return true }
+        return false
+    }
+}
+
 extension HeraldStore {
     /// Validates `yaml` and, when valid, stores it as the workspace's next version in one
-    /// transaction. Earlier versions stay readable. The workspace is created when new.
+    /// transaction, unless it is the version in force already (see ``applyConfigurationIfChanged(yaml:workspace:secrets:now:)``).
+    /// Earlier versions stay readable. The workspace is created when new.
+    /// - Returns: the version in force afterwards.
     /// - Throws: ``ConfigurationError`` listing every problem; nothing is stored then.
     @discardableResult
     public func applyConfiguration(
         yaml: String, workspace: String, secrets: SecretEnvironment = .process(),
         now: Timestamp = Timestamp(Date())
     ) async throws -> ConfigurationVersion {
+        try await applyConfigurationIfChanged(yaml: yaml, workspace: workspace, secrets: secrets, now: now).version
+    }
+
+    /// Validates `yaml` and stores it as the workspace's next version, unless its text is the
+    /// version in force: then nothing is stored (restarting with `--config`, or applying the
+    /// same file twice, does not make a new version). The text is compared as applied, so a
+    /// change of comments or spacing is a new version; so is going back to an earlier one.
+    /// - Throws: ``ConfigurationError`` listing every problem; nothing is stored then.
+    public func applyConfigurationIfChanged(
+        yaml: String, workspace: String, secrets: SecretEnvironment = .process(),
+        now: Timestamp = Timestamp(Date())
+    ) async throws -> ConfigurationApplication {
         try Self.checkWorkspaceName(workspace)
         // An empty document would silently stop every automation: almost always a mistake.
         let meaningful = yaml.split(separator: "\n").contains { line in
@@ -33,8 +68,14 @@ extension HeraldStore {
             throw ConfigurationError(issues: [ConfigurationIssue(
                 line: 1, column: 1, message: "the configuration is empty; send the whole herald.yaml (channels, templates, automations, mappings)")])
         }
+        // Validated even when unchanged: the environment may have lost a secret it names.
         _ = try ConfigurationLoader.load(yaml: yaml, secrets: secrets)
         return try await writer.write { db in
+            if let current = try Row.fetchOne(
+                db, sql: "SELECT * FROM configVersion WHERE workspaceId = ? ORDER BY version DESC LIMIT 1", arguments: [workspace]
+            ).map(Self.version), current.yaml == yaml {
+                return .unchanged(current)
+            }
             try db.execute(
                 sql: "INSERT INTO workspace (id, createdAt) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",
                 arguments: [workspace, now.millisecondsSince1970])
@@ -42,7 +83,7 @@ extension HeraldStore {
             try db.execute(
                 sql: "INSERT INTO configVersion (workspaceId, version, yaml, appliedAt) VALUES (?, ?, ?, ?)",
                 arguments: [workspace, next, yaml, now.millisecondsSince1970])
-            return ConfigurationVersion(workspaceId: workspace, version: next, yaml: yaml, appliedAt: now)
+            return .applied(ConfigurationVersion(workspaceId: workspace, version: next, yaml: yaml, appliedAt: now))
         }
     }
 

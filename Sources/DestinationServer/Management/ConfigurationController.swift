@@ -6,7 +6,8 @@ import SegmentSpec
 /// The workspace's configuration (DESIGN §3):
 /// - `GET /api/config`: the version in force, as YAML and JSON (`?format=yaml` for the file alone);
 /// - `PUT /api/config`: apply a new one (YAML, or JSON, which is YAML too): 201 with its
-///   version, or 422 with every problem at its line and column;
+///   version, 200 with `"unchanged": true` and the version in force when the text is that
+///   version's, or 422 with every problem at its line and column;
 /// - `GET /api/config/versions`, `GET /api/config/versions/{version}`: earlier versions;
 /// - `GET /api/mappings|automations|templates|channels`: one section of the version in force.
 struct ConfigurationController<Context: RequestContext>: Sendable {
@@ -37,11 +38,13 @@ struct ConfigurationController<Context: RequestContext>: Sendable {
         let identity = try await authenticator.requireAdmin(request)
         let yaml = String(decoding: try await bodyReader.read(request), as: UTF8.self)
         do {
-            let applied = try await store.applyConfiguration(yaml: yaml, workspace: identity.workspaceId)
-            var body = applied.json
+            let applied = try await store.applyConfigurationIfChanged(yaml: yaml, workspace: identity.workspaceId)
+            var body = applied.version.json
             body["yaml"] = nil
             body["json"] = nil
-            return JSONResponse.make(status: .created, body: .object(body))
+            body["unchanged"] = .bool(applied.isUnchanged)
+            // The same text as the version in force stores nothing: 200 with that version, not 201.
+            return JSONResponse.make(status: applied.isUnchanged ? .ok : .created, body: .object(body))
         } catch let error as ConfigurationError {
             return Self.invalid(error)
         }

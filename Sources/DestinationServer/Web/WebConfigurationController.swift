@@ -27,8 +27,11 @@ struct WebConfigurationController<Context: RequestContext>: Sendable {
             try WebSessionGate.checkCSRF(fields, session: session)
             let yaml = (fields["yaml"] ?? "").replacingOccurrences(of: "\r\n", with: "\n")
             do {
-                let applied = try await store.applyConfiguration(yaml: yaml, workspace: session.identity.workspaceId)
-                return try await page(session, flash: "Applied: version \(applied.version) is in force.")
+                let applied = try await store.applyConfigurationIfChanged(yaml: yaml, workspace: session.identity.workspaceId)
+                let flash = applied.isUnchanged
+                    ? "Unchanged: this is version \(applied.version.version), already in force; nothing was stored."
+                    : "Applied: version \(applied.version.version) is in force."
+                return try await page(session, flash: flash)
             } catch let error as ConfigurationError {
                 return try await page(session, draft: yaml, issues: error.issues, status: .unprocessableContent)
             }

@@ -89,6 +89,30 @@ struct ManagementConfigurationTests {
         }
     }
 
+    @Test("PUT /api/config with the text in force stores no new version: 200 with \"unchanged\": true and that version")
+    func unchangedConfiguration() async throws {
+        try await LiveHerald.run { herald in
+            let first = try await herald.request(.PUT, "/api/config", body: P.configuration, auth: .bearer(herald.adminKey))
+            #expect(first.status == 201)
+            #expect(first.json?["version"] == 1)
+            #expect(first.json?["unchanged"] == false)
+            let again = try await herald.request(.PUT, "/api/config", body: P.configuration, auth: .bearer(herald.adminKey))
+            #expect(again.status == 200, "\(again.body)")
+            #expect(again.json?["version"] == 1)
+            #expect(again.json?["unchanged"] == true)
+            #expect(again.json?["appliedAt"] == first.json?["appliedAt"])
+            #expect(try await herald.api("/api/config/versions")["versions"]?.arrayValue?.map { $0["version"] } == [1])
+            // Another text is a new version, and going back to the first one is one too.
+            let changed = P.configuration + "\n# reviewed\n"
+            #expect(try await herald.request(.PUT, "/api/config", body: changed, auth: .bearer(herald.adminKey)).json?["version"] == 2)
+            let back = try await herald.request(.PUT, "/api/config", body: P.configuration, auth: .bearer(herald.adminKey))
+            #expect(back.status == 201)
+            #expect(back.json?["version"] == 3)
+            // An invalid text is still refused, even when nothing would change.
+            #expect(try await herald.request(.PUT, "/api/config", body: "mappings: [ { on: x, run: ghost } ]", auth: .bearer(herald.adminKey)).status == 422)
+        }
+    }
+
     @Test("no route shows another workspace's data")
     func workspaceIsolation() async throws {
         try await LiveHerald.run { herald in
