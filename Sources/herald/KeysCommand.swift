@@ -10,7 +10,8 @@ struct KeysCommand: AsyncParsableCommand {
         abstract: "Create, list and revoke API keys.",
         discussion: """
             A key belongs to one workspace and has a scope: `ingest` (send events) or `admin` \
-            (also the management API). Herald stores only a SHA-256 hash of each key.
+            (also the management API). Herald stores only a SHA-256 hash of each key. A \
+            workspace has at most 100 active keys; revoke one to create another.
 
             Examples:
               herald keys create --workspace prod --scope ingest
@@ -44,7 +45,12 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try database.open()
-            let created = try await store.createKey(workspace: workspace, scope: scope)
+            let created: HeraldStore.CreatedKey
+            do {
+                created = try await store.createKey(workspace: workspace, scope: scope)
+            } catch let error as KeyStoreError {
+                throw CommandFailure(error.description)
+            }
             Console.line("Created \(scope.rawValue) key \(created.record.id) in workspace \(workspace). It is shown only this once:")
             Console.line(created.secret.plaintext)
         }

@@ -141,4 +141,21 @@ struct CommandLineTests {
         #expect(changed.output == "Applied \(config.path) to workspace default as version 2.\n")
         #expect(try await HeraldStore.open(path: db).configurationVersions(workspace: "default").map(\.version) == [2, 1])
     }
+
+    @Test("keys create refuses a workspace's 101st active key, naming the limit, and prints no key")
+    func keyLimit() async throws {
+        let db = try Self.database()
+        defer { Self.remove(db) }
+        let store = try HeraldStore.open(path: db)
+        for _ in 0..<HeraldStore.maximumActiveKeysPerWorkspace { _ = try await store.createKey(workspace: "prod", scope: .ingest) }
+        let refused = try await ManagementCommandLineTests.herald(["keys", "create", "--workspace", "prod", "--scope", "admin", "--db", db])
+        #expect(refused.status != 0)
+        #expect(refused.errors.contains("workspace prod has 100 active keys, the most a workspace may have; revoke one it no longer needs first"))
+        #expect(!refused.output.contains("hk_"))
+        let revoked = try #require(try await store.listKeys(workspace: "prod").first)
+        #expect(try HeraldProcess.runToCompletion(["keys", "revoke", revoked.id, "--db", db]).status == 0)
+        let created = try HeraldProcess.runToCompletion(["keys", "create", "--workspace", "prod", "--scope", "admin", "--db", db])
+        #expect(created.status == 0)
+        #expect(created.output.split(separator: "\n").last?.hasPrefix("hk_") == true)
+    }
 }

@@ -11,10 +11,22 @@ extension HeraldStore {
         public let record: APIKeyRecord
     }
 
+    /// Most active (unrevoked) keys a workspace may have. Each key is a credential to audit and
+    /// a row every list shows; 100 is far more than the one or two per source and person
+    /// a workspace needs, and stops a leaked admin key from minting keys by the thousand.
+    public static let maximumActiveKeysPerWorkspace = 100
+
     /// Creates the workspace if it does not exist, then a new key of `scope` in it.
+    /// - Throws: ``KeyStoreError/tooManyKeys(workspace:limit:)`` when the workspace has
+    ///   ``maximumActiveKeysPerWorkspace`` active keys already.
     public func createKey(workspace: String, scope: KeyScope, now: Timestamp = Timestamp(Date())) async throws -> CreatedKey {
         try Self.checkWorkspaceName(workspace)
+        let limit = Self.maximumActiveKeysPerWorkspace
         return try await writer.write { db in
+            // Counted in the writing transaction: concurrent creations cannot overshoot together.
+            let active = try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM apiKey WHERE workspaceId = ? AND revokedAt IS NULL", arguments: [workspace]) ?? 0
+            guard active < limit else { throw KeyStoreError.tooManyKeys(workspace: workspace, limit: limit) }
             try Self.ensureWorkspace(workspace, now: now, db)
             return try Self.insertKey(workspace: workspace, scope: scope, now: now, db)
         }
@@ -44,6 +56,34 @@ extension HeraldStore {
             }
             sql += " ORDER BY createdAt, id"
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.keyRecord)
+        }
+    }
+
+    /// A page of a workspace's keys, oldest first: `limit` keys after the key with id `after`
+    /// (active keys are capped, revoked ones are kept and can be many).
+    public func keys(workspace: String, after: String?, limit: Int) async throws -> [APIKeyRecord] {
+        try await writer.read { db in
+            var sql = "SELECT id, workspaceId, scope, createdAt, revokedAt FROM apiKey WHERE workspaceId = ?"
+            var arguments: StatementArguments = [workspace]
+            if let after {
+                guard let anchor = try Int64.fetchOne(db, sql: "SELECT createdAt FROM apiKey WHERE workspaceId = ? AND id = ?", arguments: [workspace, after]) else {
+                    throw KeyStoreError.unknownKey(after)
+                }
+                sql += " AND (createdAt > ? OR (createdAt = ? AND id > ?))"
+                arguments += [anchor, anchor, after]
+            }
+            sql += " ORDER BY createdAt, id LIMIT ?"
+            arguments += [limit]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.keyRecord)
+        }
+    }
+
+    /// The key with this id in `workspace`, or nil (another workspace's key is nil too).
+    public func key(workspace: String, id: String) async throws -> APIKeyRecord? {
+        try await writer.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT id, workspaceId, scope, createdAt, revokedAt FROM apiKey WHERE workspaceId = ? AND id = ?", arguments: [workspace, id]
+            ).map(Self.keyRecord)
         }
     }
 

@@ -247,6 +247,10 @@ extension HeraldStore {
                 try db.execute(sql: "UPDATE event SET settings = ? WHERE seq = ?", arguments: [update.settings, update.seq])
             }
         }
+        migrator.registerMigration("v12: keys by workspace") { db in
+            // Active keys counted per workspace on creation; pages of keys in creation order.
+            try db.create(index: "apiKey_workspace", on: "apiKey", columns: ["workspaceId", "createdAt", "id"])
+        }
         return migrator
     }
 

@@ -3,8 +3,9 @@ import Hummingbird
 import SegmentSpec
 
 /// API keys of the admin key's workspace:
-/// - `GET /api/keys`: every key's id (its visible prefix), scope and dates, never the key;
+/// - `GET /api/keys`: every key's id (its visible prefix), scope and dates, never the key; paged;
 /// - `POST /api/keys` with `{"scope": "ingest"|"admin"}`: 201 with the new key, shown this once;
+///   409 when the workspace has ``HeraldStore/maximumActiveKeysPerWorkspace`` active keys;
 /// - `DELETE /api/keys/{id}`: revoke; requests with the key get 401 from then on.
 struct KeysController<Context: RequestContext>: Sendable {
     let store: HeraldStore
@@ -14,8 +15,20 @@ struct KeysController<Context: RequestContext>: Sendable {
     func add(to router: Router<Context>) {
         router.get("/api/keys") { request, _ in
             let identity = try await authenticator.requireAdmin(request)
-            let keys = try await store.listKeys(workspace: identity.workspaceId)
-            return JSONResponse.make(body: ["keys": .array(keys.map { .object($0.json) })])
+            let parameters = QueryParameters(request)
+            let limit = try parameters.limit()
+            let cursor = parameters.text("cursor")
+            let page: [APIKeyRecord]
+            do {
+                page = try await store.keys(workspace: identity.workspaceId, after: cursor, limit: limit + 1)
+            } catch KeyStoreError.unknownKey {
+                throw HeraldHTTPError.badRequest("`cursor` \"\(cursor ?? "")\" is not a key of this workspace; use the `nextCursor` of a previous page")
+            }
+            let shown = page.prefix(limit)
+            return JSONResponse.make(body: [
+                "keys": .array(shown.map { .object($0.json) }),
+                "nextCursor": page.count > limit ? .string(shown.last!.id) : .null,
+            ])
         }
         router.post("/api/keys") { request, _ in
             let identity = try await authenticator.requireAdmin(request)
@@ -23,7 +36,13 @@ struct KeysController<Context: RequestContext>: Sendable {
             guard let scope = body["scope"]?.stringValue.flatMap(KeyScope.init(rawValue:)) else {
                 throw HeraldHTTPError.badRequest("send `{\"scope\": \"ingest\"}` (for Segment) or `{\"scope\": \"admin\"}` (for this API)")
             }
-            let created = try await store.createKey(workspace: identity.workspaceId, scope: scope)
+            let created: HeraldStore.CreatedKey
+            do {
+                created = try await store.createKey(workspace: identity.workspaceId, scope: scope)
+            } catch let error as KeyStoreError {
+                // The cap on active keys: 409, the workspace's state forbids it until a key is revoked.
+                throw HeraldHTTPError(.conflict, error.description)
+            }
             var object = created.record.json
             object["key"] = .string(created.secret.plaintext)
             return JSONResponse.make(status: .created, body: .object(object))
@@ -32,7 +51,7 @@ struct KeysController<Context: RequestContext>: Sendable {
             let identity = try await authenticator.requireAdmin(request)
             let id = context.parameters.path("id")
             // Another workspace's key is answered exactly like a missing one.
-            guard try await store.listKeys(workspace: identity.workspaceId).contains(where: { $0.id == id }) else {
+            guard try await store.key(workspace: identity.workspaceId, id: id) != nil else {
                 throw HeraldHTTPError(.notFound, "no key \(id) in workspace \(identity.workspaceId); `GET /api/keys` lists them")
             }
             return JSONResponse.make(body: .object(try await store.revokeKey(id: id).json))

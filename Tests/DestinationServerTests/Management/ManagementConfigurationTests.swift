@@ -113,6 +113,28 @@ struct ManagementConfigurationTests {
         }
     }
 
+    @Test("a workspace holds at most 100 active keys: the next POST /api/keys is a 409 naming the limit; a revoked key makes room")
+    func keyLimit() async throws {
+        try await LiveHerald.run { herald in
+            // Two keys come with the workspace.
+            for _ in 0..<98 {
+                let created = try await herald.request(.POST, "/api/keys", body: #"{"scope":"ingest"}"#, auth: .bearer(herald.adminKey))
+                #expect(created.status == 201)
+            }
+            let refused = try await herald.request(.POST, "/api/keys", body: #"{"scope":"admin"}"#, auth: .bearer(herald.adminKey))
+            #expect(refused.status == 409)
+            #expect(refused.message == "workspace default has 100 active keys, the most a workspace may have; revoke one it no longer needs first")
+            #expect(try await herald.store.listKeys(workspace: "default").count == 100)
+            // Another workspace has its own allowance.
+            #expect(try await herald.store.createKey(workspace: "acme", scope: .admin).record.workspaceId == "acme")
+
+            let spare = try #require(try await herald.store.listKeys(workspace: "default").last)
+            #expect(try await herald.request(.DELETE, "/api/keys/\(spare.id)", auth: .bearer(herald.adminKey)).status == 200)
+            #expect(try await herald.request(.POST, "/api/keys", body: #"{"scope":"ingest"}"#, auth: .bearer(herald.adminKey)).status == 201)
+            #expect(try await herald.request(.POST, "/api/keys", body: #"{"scope":"ingest"}"#, auth: .bearer(herald.adminKey)).status == 409)
+        }
+    }
+
     @Test("no route shows another workspace's data")
     func workspaceIsolation() async throws {
         try await LiveHerald.run { herald in
