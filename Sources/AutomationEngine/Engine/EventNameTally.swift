@@ -4,6 +4,11 @@ import SegmentSpec
 /// Counts the event names the engine consumed in one transaction, so the `eventName` table
 /// (what arrived, how often, when last; the basis of "unmapped events") costs one upsert
 /// per distinct name and batch instead of one per event.
+///
+/// Its memory is bounded whatever names an ingest key sends: it lives for one engine pass,
+/// which takes at most `processPending(limit:)` events (500), so it holds at most that many
+/// names of at most an event's 32 KB each. The names themselves go to the table, which is read
+/// a page at a time (``HeraldStore/unmappedEventNames(workspace:after:limit:)``).
 struct EventNameTally {
     private var counts: [Key: (count: Int, lastSeenAt: Int64)] = [:]
 

@@ -25,6 +25,9 @@ public struct EventQuery: Sendable, Hashable {
     public var after: Int64?
     /// At most this many.
     public var limit: Int
+    /// When set, reading stops after the event that brings the raw JSON and settings read to
+    /// this many bytes (at least one event is read): a page of large events stays small.
+    public var maximumBytes: Int?
 
     /// A query; without arguments, the 50 most recent events.
     public init(

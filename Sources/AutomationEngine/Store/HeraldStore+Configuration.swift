@@ -87,10 +87,21 @@ extension HeraldStore {
         }
     }
 
-    /// The workspace's configuration versions, newest first (nil `version`), or one version.
-    public func configurationVersions(workspace: String) async throws -> [ConfigurationVersion] {
+    /// The workspace's configuration versions, newest first: all of them, or `limit` of those
+    /// before version `before`.
+    public func configurationVersions(workspace: String, before: Int? = nil, limit: Int? = nil) async throws -> [ConfigurationVersion] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM configVersion WHERE workspaceId = ? ORDER BY version DESC", arguments: [workspace]).map(Self.version)
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM configVersion WHERE workspaceId = ? AND version < ? ORDER BY version DESC LIMIT ?",
+                arguments: [workspace, before ?? Int.max, limit ?? -1]
+            ).map(Self.version)
+        }
+    }
+
+    /// One configuration version of the workspace, or nil.
+    public func configurationVersion(workspace: String, number: Int) async throws -> ConfigurationVersion? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM configVersion WHERE workspaceId = ? AND version = ?", arguments: [workspace, number]).map(Self.version)
         }
     }
 

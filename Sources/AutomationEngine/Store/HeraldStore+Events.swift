@@ -98,8 +98,18 @@ extension HeraldStore {
         let order = query.after == nil ? "DESC" : "ASC"
         let sql = "SELECT * FROM event WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq \(order) LIMIT ?"
         arguments += [query.limit]
+        let budget = query.maximumBytes
         return try await writer.read { [sql, arguments] db in
-            try Row.fetchAll(db, sql: sql, arguments: arguments).map(StoredEvent.init(row:))
+            guard let budget else { return try Row.fetchAll(db, sql: sql, arguments: arguments).map(StoredEvent.init(row:)) }
+            var events: [StoredEvent] = []
+            var bytes = 0
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            while bytes < budget, let row = try rows.next() {
+                let event = StoredEvent(row: row)
+                bytes += event.byteCount
+                events.append(event)
+            }
+            return events
         }
     }
 
@@ -107,6 +117,18 @@ extension HeraldStore {
     public func event(workspace: String, seq: Int64) async throws -> StoredEvent? {
         try await writer.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM event WHERE workspaceId = ? AND seq = ?", arguments: [workspace, seq]).map(StoredEvent.init(row:))
+        }
+    }
+
+    /// The events of the profile `profileId` under any of its ids (the profile's own and every
+    /// alias, however many), newest first.
+    public func events(workspace: String, profile profileId: String, before: Int64? = nil, limit: Int = 50) async throws -> [StoredEvent] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: """
+                WITH ids(id) AS (SELECT ? UNION SELECT alias FROM profileAlias WHERE workspaceId = ? AND profileId = ?)
+                SELECT * FROM event WHERE workspaceId = ? AND (userId IN ids OR anonymousId IN ids) AND seq < ?
+                ORDER BY seq DESC LIMIT ?
+                """, arguments: [profileId, workspace, profileId, workspace, before ?? Int64.max, limit]).map(StoredEvent.init(row:))
         }
     }
 
@@ -126,22 +148,34 @@ extension HeraldStore {
         }
     }
 
-    /// Every event name the engine has consumed for a workspace, with how many arrived and
-    /// when the last one did; most recent first.
-    public func eventNames(workspace: String) async throws -> [(name: String, count: Int, lastSeenAt: Timestamp)] {
-        try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM eventName WHERE workspaceId = ? ORDER BY lastSeenAt DESC, name", arguments: [workspace]).map {
-                (name: $0["name"], count: $0["count"], lastSeenAt: Timestamp(millisecondsSince1970: $0["lastSeenAt"]))
-            }
-        }
-    }
-
-    /// The event names received that no mapping of the configuration in force handles
-    /// (all names when none is applied), most recent first.
-    public func unmappedEventNames(workspace: String) async throws -> [(name: String, count: Int, lastSeenAt: Timestamp)] {
+    /// A page of the event names received that no mapping of the configuration in force
+    /// handles (all names when none is applied): most recently seen first, `limit` of them
+    /// after `position` (the last entry of the previous page).
+    ///
+    /// Reads rows in that order and stops once it has `limit`: the names it skips are only the
+    /// mapped ones (and `delete`), so one page costs `limit` plus the configuration's mappings
+    /// rows at most, however many names an ingest key sent.
+    public func unmappedEventNames(workspace: String, after position: EventNamePosition? = nil, limit: Int) async throws -> [EventNameCount] {
         let configuration = try await currentConfiguration(workspace: workspace)
             .flatMap { try? ConfigurationLoader.load(yaml: $0.yaml, secrets: .none, requireSecrets: false) }
-        return try await eventNames(workspace: workspace).filter { $0.name != "delete" && configuration?.mappings(for: $0.name).isEmpty ?? true }
+        return try await writer.read { db in
+            var sql = "SELECT name, count, lastSeenAt FROM eventName WHERE workspaceId = ?"
+            var arguments: StatementArguments = [workspace]
+            if let position {
+                sql += " AND (lastSeenAt, name) < (?, ?)"
+                arguments += [position.lastSeenAt.millisecondsSince1970, position.name]
+            }
+            // Both descending, so the (workspaceId, lastSeenAt, name) index serves order and position.
+            sql += " ORDER BY lastSeenAt DESC, name DESC"
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            var page: [EventNameCount] = []
+            while page.count < limit, let row = try rows.next() {
+                let name: String = row["name"]
+                guard name != "delete", configuration?.mappings(for: name).isEmpty ?? true else { continue }
+                page.append(EventNameCount(name: name, count: row["count"], lastSeenAt: Timestamp(millisecondsSince1970: row["lastSeenAt"])))
+            }
+            return page
+        }
     }
 
     /// Every stored event with this messageId in the workspace (normally one).
@@ -173,5 +207,50 @@ extension HeraldStore {
             }
             return counts
         }
+    }
+}
+
+/// How often an event name arrived, and when last.
+public struct EventNameCount: Sendable, Hashable {
+    /// The Courier-style name (`track/Order Completed`).
+    public let name: String
+    /// Events of that name the engine has consumed.
+    public let count: Int
+    /// When the last one was received.
+    public let lastSeenAt: Timestamp
+
+    /// Where this entry lies in a list of names, to continue after it.
+    public var position: EventNamePosition { EventNamePosition(lastSeenAt: lastSeenAt, name: name) }
+}
+
+/// A place in the list of event names (most recently seen first), written as an opaque,
+/// URL-safe cursor: `<lastSeenAt ms>.<name in base64url>`.
+public struct EventNamePosition: Sendable, Hashable {
+    /// When the name was last seen.
+    public let lastSeenAt: Timestamp
+    /// The name.
+    public let name: String
+
+    /// A position.
+    public init(lastSeenAt: Timestamp, name: String) {
+        self.lastSeenAt = lastSeenAt
+        self.name = name
+    }
+
+    /// Reads a cursor made by ``cursor``; nil when it is not one.
+    public init?(cursor: String) {
+        let parts = cursor.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, let milliseconds = Int64(parts[0]), milliseconds >= 0 else { return nil }
+        var base64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), let name = String(data: data, encoding: .utf8) else { return nil }
+        self.init(lastSeenAt: Timestamp(millisecondsSince1970: milliseconds), name: name)
+    }
+
+    /// The cursor text.
+    public var cursor: String {
+        let base64 = Data(name.utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return "\(lastSeenAt.millisecondsSince1970).\(base64)"
     }
 }

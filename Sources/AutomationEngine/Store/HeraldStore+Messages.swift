@@ -116,12 +116,18 @@ extension HeraldStore {
     }
 
     /// The inbox of a user (by any id of their profile): inbox-channel messages, newest first.
-    public func inbox(workspace: String, user: String, limit: Int = 50) async throws -> [MessageRecord] {
+    /// Pages run newest first: pass the last message's id as `before` for the next one.
+    public func inbox(workspace: String, user: String, before: String? = nil, limit: Int = 50) async throws -> [MessageRecord] {
         try await writer.read { db in
             let profileId = try Self.resolveProfile(workspace: workspace, id: user, db)
-            return try Self.messages(
-                db, sql: "SELECT rowid, * FROM message WHERE workspaceId = ? AND recipient = ? AND channelType = 'inbox' ORDER BY rowid DESC LIMIT ?",
-                arguments: [workspace, profileId, limit])
+            var sql = "SELECT rowid, * FROM message WHERE workspaceId = ? AND recipient = ? AND channelType = 'inbox'"
+            var arguments: StatementArguments = [workspace, profileId]
+            if let before {
+                sql += " AND rowid < (SELECT rowid FROM message WHERE workspaceId = ? AND id = ?)"
+                arguments += [workspace, before]
+            }
+            arguments += [limit]
+            return try Self.messages(db, sql: sql + " ORDER BY rowid DESC LIMIT ?", arguments: arguments)
         }
     }
 

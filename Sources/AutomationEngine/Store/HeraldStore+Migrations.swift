@@ -251,6 +251,10 @@ extension HeraldStore {
             // Active keys counted per workspace on creation; pages of keys in creation order.
             try db.create(index: "apiKey_workspace", on: "apiKey", columns: ["workspaceId", "createdAt", "id"])
         }
+        migrator.registerMigration("v13: event names by recency") { db in
+            // Pages of unmapped names, most recent first, read in index order.
+            try db.create(index: "eventName_recent", on: "eventName", columns: ["workspaceId", "lastSeenAt", "name"])
+        }
         return migrator
     }
 

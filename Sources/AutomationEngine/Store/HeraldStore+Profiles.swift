@@ -9,10 +9,16 @@ public struct ProfileRecord: Sendable, Hashable {
     public let userId: String?
     /// Merged traits.
     public let traits: JSONObject
-    /// Other ids this profile is known by (anonymous ids, previous ids).
+    /// Other ids this profile is known by (anonymous ids, previous ids): the first
+    /// ``HeraldStore/embeddedListLimit`` in order (``aliasCount`` says how many there are).
     public let aliases: [String]
-    /// Groups the profile is a member of.
+    /// How many other ids the profile is known by.
+    public let aliasCount: Int
+    /// Groups the profile is a member of: the first ``HeraldStore/embeddedListLimit`` in order
+    /// (``groupCount`` says how many there are).
     public let groups: [String]
+    /// How many groups the profile is a member of.
+    public let groupCount: Int
     /// When it was created and last changed.
     public let createdAt, updatedAt: Timestamp
 }
@@ -23,13 +29,20 @@ public struct GroupRecord: Sendable, Hashable {
     public let id: String
     /// Merged traits.
     public let traits: JSONObject
-    /// Profile ids of the members.
+    /// Profile ids of the members: the first ``HeraldStore/embeddedListLimit`` in order
+    /// (``memberCount`` says how many there are; ``HeraldStore/groupMembers(workspace:groupId:after:limit:)`` pages them).
     public let members: [String]
+    /// How many members the group has.
+    public let memberCount: Int
     /// When it last changed.
     public let updatedAt: Timestamp
 }
 
 extension HeraldStore {
+    /// Most ids of one list a profile or group record carries (aliases, groups, members):
+    /// ingest keys can make these lists as long as they like, and a record must stay small.
+    public static let embeddedListLimit = 100
+
     /// The profile known by `id` (its own id or any alias), or nil.
     public func profile(workspace: String, id: String) async throws -> ProfileRecord? {
         try await writer.read { db in try Self.profile(workspace: workspace, id: id, db) }
@@ -39,11 +52,18 @@ extension HeraldStore {
         let profileId = try resolveProfile(workspace: workspace, id: id, db)
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM profile WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, profileId])
         else { return nil }
+        let limit = embeddedListLimit
         return ProfileRecord(
             id: profileId, userId: row["userId"],
             traits: (try? JSONParser.parse(row["traits"] as String).objectValue) ?? JSONObject(),
-            aliases: try String.fetchAll(db, sql: "SELECT alias FROM profileAlias WHERE workspaceId = ? AND profileId = ? ORDER BY alias", arguments: [workspace, profileId]),
-            groups: try String.fetchAll(db, sql: "SELECT groupId FROM membership WHERE workspaceId = ? AND profileId = ? ORDER BY groupId", arguments: [workspace, profileId]),
+            aliases: try String.fetchAll(
+                db, sql: "SELECT alias FROM profileAlias WHERE workspaceId = ? AND profileId = ? ORDER BY alias LIMIT ?", arguments: [workspace, profileId, limit]),
+            aliasCount: try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM profileAlias WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, profileId]) ?? 0,
+            groups: try String.fetchAll(
+                db, sql: "SELECT groupId FROM membership WHERE workspaceId = ? AND profileId = ? ORDER BY groupId LIMIT ?", arguments: [workspace, profileId, limit]),
+            groupCount: try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM membership WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, profileId]) ?? 0,
             createdAt: Timestamp(millisecondsSince1970: row["createdAt"]), updatedAt: Timestamp(millisecondsSince1970: row["updatedAt"]))
     }
 
@@ -57,11 +77,23 @@ extension HeraldStore {
         try await writer.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM groupRecord WHERE workspaceId = ? AND groupId = ?", arguments: [workspace, id])
             else { return nil }
-            let members = try String.fetchAll(db, sql: "SELECT profileId FROM membership WHERE workspaceId = ? AND groupId = ? ORDER BY profileId", arguments: [workspace, id])
+            let members = try Self.groupMembers(workspace: workspace, groupId: id, after: nil, limit: Self.embeddedListLimit, db)
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM membership WHERE workspaceId = ? AND groupId = ?", arguments: [workspace, id]) ?? 0
             return GroupRecord(
                 id: id, traits: (try? JSONParser.parse(row["traits"] as String).objectValue) ?? JSONObject(), members: members,
-                updatedAt: Timestamp(millisecondsSince1970: row["updatedAt"]))
+                memberCount: count, updatedAt: Timestamp(millisecondsSince1970: row["updatedAt"]))
         }
+    }
+
+    /// A page of a group's member profile ids in order: `limit` of them after `after`.
+    public func groupMembers(workspace: String, groupId: String, after: String?, limit: Int) async throws -> [String] {
+        try await writer.read { db in try Self.groupMembers(workspace: workspace, groupId: groupId, after: after, limit: limit, db) }
+    }
+
+    private static func groupMembers(workspace: String, groupId: String, after: String?, limit: Int, _ db: Database) throws -> [String] {
+        try String.fetchAll(
+            db, sql: "SELECT profileId FROM membership WHERE workspaceId = ? AND groupId = ? AND profileId > ? ORDER BY profileId LIMIT ?",
+            arguments: [workspace, groupId, after ?? "", limit])
     }
 
     /// The profiles of these ids that exist, in the order given.

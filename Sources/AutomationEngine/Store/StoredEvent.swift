@@ -28,6 +28,9 @@ public struct StoredEvent: Sendable, Hashable {
     /// The event's JSON as received.
     public let raw: String
 
+    /// Bytes of the raw JSON and settings: what showing the event costs, roughly.
+    public var byteCount: Int { raw.utf8.count + (settings?.utf8.count ?? 0) }
+
     /// The log's row for `event`, appended at `seq`.
     init(seq: Int64, appended event: IngestEvent) {
         self.seq = seq

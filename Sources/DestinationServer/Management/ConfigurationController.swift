@@ -8,7 +8,7 @@ import SegmentSpec
 /// - `PUT /api/config`: apply a new one (YAML, or JSON, which is YAML too): 201 with its
 ///   version, 200 with `"unchanged": true` and the version in force when the text is that
 ///   version's, or 422 with every problem at its line and column;
-/// - `GET /api/config/versions`, `GET /api/config/versions/{version}`: earlier versions;
+/// - `GET /api/config/versions` (paged), `GET /api/config/versions/{version}`: earlier versions;
 /// - `GET /api/mappings|automations|templates|channels`: one section of the version in force.
 struct ConfigurationController<Context: RequestContext>: Sendable {
     let store: HeraldStore
@@ -52,19 +52,26 @@ struct ConfigurationController<Context: RequestContext>: Sendable {
 
     private func versions(_ request: Request) async throws -> Response {
         let identity = try await authenticator.requireAdmin(request)
-        let versions = try await store.configurationVersions(workspace: identity.workspaceId)
-        return JSONResponse.make(body: ["versions": .array(versions.map { version in
-            var object = version.json
-            object["yaml"] = nil
-            object["json"] = nil
-            return .object(object)
-        })])
+        let parameters = QueryParameters(request)
+        let limit = try parameters.limit()
+        let before = try parameters.integer("cursor").map { Int(clamping: $0) }
+        let page = try await store.configurationVersions(workspace: identity.workspaceId, before: before, limit: limit + 1)
+        let shown = page.prefix(limit)
+        return JSONResponse.make(body: [
+            "versions": .array(shown.map { version in
+                var object = version.json
+                object["yaml"] = nil
+                object["json"] = nil
+                return .object(object)
+            }),
+            "nextCursor": page.count > limit ? .string(String(shown.last!.version)) : .null,
+        ])
     }
 
     private func version(_ request: Request, text: String) async throws -> Response {
         let identity = try await authenticator.requireAdmin(request)
         guard let number = Int(text) else { throw HeraldHTTPError.badRequest("a configuration version is a number, not \"\(text)\"") }
-        guard let version = try await store.configurationVersions(workspace: identity.workspaceId).first(where: { $0.version == number }) else {
+        guard let version = try await store.configurationVersion(workspace: identity.workspaceId, number: number) else {
             throw HeraldHTTPError(.notFound, "workspace \(identity.workspaceId) has no configuration version \(number)")
         }
         return JSONResponse.make(body: .object(version.json))

@@ -105,7 +105,9 @@ extension ProfileRecord {
         object.set("userId", userId)
         object["traits"] = .object(traits)
         object["aliases"] = .array(aliases.map(JSONValue.string))
+        object["aliasCount"] = .number(JSONNumber(aliasCount))
         object["groups"] = .array(groups.map(JSONValue.string))
+        object["groupCount"] = .number(JSONNumber(groupCount))
         object.set("createdAt", createdAt)
         object.set("updatedAt", updatedAt)
         return object
@@ -118,6 +120,7 @@ extension GroupRecord {
         object.set("id", id)
         object["traits"] = .object(traits)
         object["members"] = .array(members.map(JSONValue.string))
+        object["memberCount"] = .number(JSONNumber(memberCount))
         object.set("updatedAt", updatedAt)
         return object
     }

@@ -6,7 +6,7 @@ import SegmentSpec
 /// Messages and inboxes:
 /// - `GET /api/messages`: newest first, filtered by `status`, `channel`, `userId`, paged with `cursor`;
 /// - `GET /api/messages/{id}`: one message with its status history;
-/// - `GET /api/inbox/{userId}`: a user's inbox messages with the unread count;
+/// - `GET /api/inbox/{userId}`: a user's inbox messages, newest first, paged with `cursor`, with the unread count;
 /// - `POST /api/inbox/{userId}/{messageId}/read`: mark one read.
 struct MessagesController<Context: RequestContext>: Sendable {
     static var statuses: [String] { ["sent", "retrying", "delivered", "undeliverable", "unroutable"] }
@@ -25,10 +25,19 @@ struct MessagesController<Context: RequestContext>: Sendable {
         }
         router.get("/api/inbox/{userId}") { request, context in
             let identity = try await authenticator.requireAdmin(request)
-            let messages = try await store.inbox(workspace: identity.workspaceId, user: context.parameters.path("userId"), limit: try QueryParameters(request).limit())
+            let parameters = QueryParameters(request)
+            let limit = try parameters.limit()
+            let user = context.parameters.path("userId")
+            let cursor = parameters.text("cursor")
+            if let cursor, try await store.message(workspace: identity.workspaceId, id: cursor) == nil {
+                throw HeraldHTTPError.badRequest("`cursor` \"\(cursor)\" is not a message of this workspace; use the `nextCursor` of a previous page")
+            }
+            let page = try await store.inbox(workspace: identity.workspaceId, user: user, before: cursor, limit: limit + 1)
+            let shown = page.prefix(limit)
             return JSONResponse.make(body: [
-                "messages": .array(messages.map { .object($0.json()) }),
-                "unread": .number(JSONNumber(try await store.unreadCount(workspace: identity.workspaceId, user: context.parameters.path("userId")))),
+                "messages": .array(shown.map { .object($0.json()) }),
+                "unread": .number(JSONNumber(try await store.unreadCount(workspace: identity.workspaceId, user: user))),
+                "nextCursor": page.count > limit ? .string(shown.last!.id) : .null,
             ])
         }
         router.post("/api/inbox/{userId}/{messageId}/read") { request, context in

@@ -3,9 +3,10 @@ import Hummingbird
 import SegmentSpec
 
 /// Profiles and groups of the admin key's workspace:
-/// - `GET /api/profiles/{id}`: a profile by any id it is known by (userId, anonymousId, alias);
+/// - `GET /api/profiles/{id}`: a profile by any id it is known by (userId, anonymousId, alias),
+///   with its first 100 aliases and groups and how many there are;
 /// - `GET /api/profiles/{id}/events`, `GET /api/profiles/{id}/messages`: its events and messages, newest first;
-/// - `GET /api/groups/{id}`: a group's traits and member ids;
+/// - `GET /api/groups/{id}`: a group's traits, its first 100 member ids and how many there are;
 /// - `GET /api/groups/{id}/members`: the members' profiles.
 struct ProfilesController<Context: RequestContext>: Sendable {
     let store: HeraldStore
@@ -20,8 +21,12 @@ struct ProfilesController<Context: RequestContext>: Sendable {
             let (identity, profile) = try await profile(request, context)
             let parameters = QueryParameters(request)
             let limit = try parameters.limit()
-            let page = try await store.events(
-                workspace: identity.workspaceId, profileIds: [profile.id] + profile.aliases, before: try parameters.integer("cursor"), limit: limit + 1)
+            let before = try parameters.integer("cursor")
+            // Ids listed in the query when the record holds them all (the user and anonymous id
+            // indexes serve it); a profile with more aliases is read through a subquery.
+            let page = profile.aliases.count == profile.aliasCount
+                ? try await store.events(workspace: identity.workspaceId, profileIds: [profile.id] + profile.aliases, before: before, limit: limit + 1)
+                : try await store.events(workspace: identity.workspaceId, profile: profile.id, before: before, limit: limit + 1)
             let shown = page.prefix(limit)
             return JSONResponse.make(body: [
                 "events": .array(shown.map { .object($0.summaryJSON) }),
@@ -49,12 +54,12 @@ struct ProfilesController<Context: RequestContext>: Sendable {
             // Pages of `limit` member profiles, after the member id in `cursor`.
             let parameters = QueryParameters(request)
             let limit = try parameters.limit()
-            let after = parameters.text("cursor")
-            let remaining = after.map { cursor in group.members.filter { $0 > cursor } } ?? group.members
-            let members = try await store.profiles(workspace: identity.workspaceId, ids: Array(remaining.prefix(limit)))
+            let page = try await store.groupMembers(workspace: identity.workspaceId, groupId: group.id, after: parameters.text("cursor"), limit: limit + 1)
+            let shown = Array(page.prefix(limit))
+            let members = try await store.profiles(workspace: identity.workspaceId, ids: shown)
             return JSONResponse.make(body: [
                 "members": .array(members.map { .object($0.json) }),
-                "nextCursor": remaining.count > limit ? .string(remaining[limit - 1]) : .null,
+                "nextCursor": page.count > limit ? .string(shown[limit - 1]) : .null,
             ])
         }
     }

@@ -1,3 +1,4 @@
+import AutomationEngine
 import Foundation
 import Hummingbird
 import SegmentSpec
@@ -17,13 +18,27 @@ struct QueryParameters {
         return String(value)
     }
 
+    /// Default of `limit` on every list of the management API.
+    static let defaultLimit = 50
+    /// Most items one page may hold: what one request can make the server build.
+    static let maximumLimit = 1000
+
     /// `limit`: 1 to 1000, default 50.
-    func limit(default value: Int = 50) throws -> Int {
+    func limit(default value: Int = Self.defaultLimit) throws -> Int {
         guard let text = text("limit") else { return value }
-        guard let limit = Int(text), (1...1000).contains(limit) else {
-            throw HeraldHTTPError.badRequest("`limit` must be a whole number from 1 to 1000, not \"\(text)\"")
+        guard let limit = Int(text), (1...Self.maximumLimit).contains(limit) else {
+            throw HeraldHTTPError.badRequest("`limit` must be a whole number from 1 to \(Self.maximumLimit), not \"\(text)\"")
         }
         return limit
+    }
+
+    /// A cursor into the list of event names (the `nextCursor` of a previous page).
+    func eventNamePosition(_ name: String) throws -> EventNamePosition? {
+        guard let text = text(name) else { return nil }
+        guard let position = EventNamePosition(cursor: text) else {
+            throw HeraldHTTPError.badRequest("`\(name)` must be the `nextCursor` of a previous page, not \"\(text)\"")
+        }
+        return position
     }
 
     /// A whole-number parameter such as a cursor.

@@ -73,12 +73,17 @@ struct RunsController<Context: RequestContext>: Sendable {
             throw HeraldHTTPError.badRequest("send `{\"token\": \"...\"}`: the cancellation token of the runs to cancel (e.g. \"order-1234\")")
         }
         let result = try await store.cancelRuns(workspace: identity.workspaceId, token: token, ttl: cancellationTTL, now: Timestamp(Date()))
+        // Events can start any number of runs with one token: the answer lists the first 1,000 ids and counts them all.
         return JSONResponse.make(body: [
             "token": .string(token),
-            "cancelled": .array(result.cancelled.map { .number(JSONNumber($0)) }),
+            "cancelled": .array(result.cancelled.prefix(Self.listedCancellations).map { .number(JSONNumber($0)) }),
+            "cancelledCount": .number(JSONNumber(result.cancelled.count)),
             "inForceUntil": .string(result.inForceUntil.iso8601),
         ])
     }
+
+    /// Most run ids `POST /api/runs/cancel` lists.
+    static var listedCancellations: Int { 1000 }
 
     private static func runId(_ text: String) throws -> Int64 {
         guard let id = Int64(text) else { throw HeraldHTTPError.badRequest("a run is addressed by its number, not \"\(text)\"") }

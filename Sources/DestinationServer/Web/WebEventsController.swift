@@ -74,14 +74,18 @@ struct WebEventsController<Context: RequestContext>: Sendable {
 
     private func events(_ request: Request) async throws -> Response {
         guard let session = try await gate.session(request) else { return WebSessionGate.redirect("/sign-in") }
-        let events = try await store.events(workspace: session.identity.workspaceId, matching: EventQuery(limit: 100))
+        // The newest page follows arriving events live; `?cursor=<seq>` shows older ones.
+        let before = try? QueryParameters(request).integer("cursor")
+        let page = try await store.events(workspace: session.identity.workspaceId, matching: EventQuery(before: before, limit: WebPageRenderer.pageSize + 1))
+        let events = Array(page.prefix(WebPageRenderer.pageSize))
         let traces = try await store.traces(seqs: events.map(\.seq))
         let host = request.head.authority ?? "127.0.0.1:8080"
-        let context: [String: Any] = [
-            "empty": events.isEmpty, "events": events.map { Self.row($0, explain: traces[$0.seq]) },
-            "latestSeq": events.first.map { String($0.seq) } ?? "0",
+        var context: [String: Any] = [
+            "empty": events.isEmpty && before == nil, "events": events.map { Self.row($0, explain: traces[$0.seq]) },
+            "latestSeq": events.first.map { String($0.seq) } ?? "0", "live": before == nil,
             "endpoint": "\(WebSessionGate.scheme(request))://\(host)/inbound/segment", "workspace": session.identity.workspaceId,
         ]
+        if page.count > WebPageRenderer.pageSize, let last = events.last { context["nextHref"] = "/?cursor=\(last.seq)" }
         return renderer.page("events", title: "Events", context: context, session: session.page, nav: "events")
     }
 
@@ -136,12 +140,16 @@ struct WebEventsController<Context: RequestContext>: Sendable {
     private func unmapped(_ request: Request) async throws -> Response {
         guard let session = try await gate.session(request) else { return WebSessionGate.redirect("/sign-in") }
         let workspace = session.identity.workspaceId
-        let names = try await store.unmappedEventNames(workspace: workspace)
-            .map { entry -> [String: Any] in
-                ["name": entry.name, "count": String(entry.count), "lastSeenAt": entry.lastSeenAt.iso8601,
-                 "encodedName": entry.name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? entry.name]
-            }
-        return renderer.page("unmapped", title: "Unmapped events", context: ["names": names, "hasNames": !names.isEmpty], session: session.page, nav: "unmapped")
+        let after = QueryParameters(request).text("cursor").flatMap(EventNamePosition.init(cursor:))
+        let page = try await store.unmappedEventNames(workspace: workspace, after: after, limit: WebPageRenderer.pageSize + 1)
+        let names = page.prefix(WebPageRenderer.pageSize).map { entry -> [String: Any] in
+            ["name": entry.name, "count": String(entry.count), "lastSeenAt": entry.lastSeenAt.iso8601,
+             "encodedName": entry.name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? entry.name]
+        }
+        var context: [String: Any] = ["names": names, "hasNames": !names.isEmpty]
+        // The cursor is base64url and digits: safe in a URL as it is.
+        if page.count > WebPageRenderer.pageSize { context["nextHref"] = "/unmapped?cursor=\(page[WebPageRenderer.pageSize - 1].position.cursor)" }
+        return renderer.page("unmapped", title: "Unmapped events", context: context, session: session.page, nav: "unmapped")
     }
 
     /// One row of the live list: when, what, who, and what the engine did.

@@ -7,6 +7,8 @@ import NIOCore
 /// Renders the web page's Mustache templates (shipped as resources in `Resources/web`)
 /// inside the shared layout. `{{x}}` escapes HTML, so event data can never inject markup.
 struct WebPageRenderer: Sendable {
+    /// Rows, names, runs or messages on one page of a list; the rest are a link away.
+    static let pageSize = 100
     private let library: MustacheLibrary
     /// The stylesheet and script, served from memory.
     let assets: [String: (contentType: String, bytes: ByteBuffer)]

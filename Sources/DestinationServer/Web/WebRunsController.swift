@@ -13,8 +13,13 @@ struct WebRunsController<Context: RequestContext>: Sendable {
     func add(to router: Router<Context>) {
         router.get("/runs") { request, _ in
             guard let session = try await gate.session(request) else { return WebSessionGate.redirect("/sign-in") }
-            let runs = try await store.runs(workspace: session.identity.workspaceId, matching: RunQuery(limit: 100))
-            return renderer.page("runs", title: "Runs", context: ["runs": runs.map(Self.context), "hasRuns": !runs.isEmpty], session: session.page, nav: "runs")
+            let before = try? QueryParameters(request).integer("cursor")
+            let size = WebPageRenderer.pageSize
+            let page = try await store.runs(workspace: session.identity.workspaceId, matching: RunQuery(before: before, limit: size + 1))
+            let runs = page.prefix(size)
+            var context: [String: Any] = ["runs": runs.map(Self.context), "hasRuns": !runs.isEmpty]
+            if page.count > size, let last = runs.last { context["nextHref"] = "/runs?cursor=\(last.id)" }
+            return renderer.page("runs", title: "Runs", context: context, session: session.page, nav: "runs")
         }
         router.get("/runs/{id}") { request, context in
             guard let session = try await gate.session(request) else { return WebSessionGate.redirect("/sign-in") }
@@ -34,9 +39,15 @@ struct WebRunsController<Context: RequestContext>: Sendable {
         }
         router.get("/messages") { request, _ in
             guard let session = try await gate.session(request) else { return WebSessionGate.redirect("/sign-in") }
-            let messages = try await store.messages(workspace: session.identity.workspaceId, matching: MessageQuery(limit: 100))
-            return renderer.page("messages", title: "Messages", context: ["messages": messages.map(Self.context), "hasMessages": !messages.isEmpty],
-                                 session: session.page, nav: "messages")
+            let size = WebPageRenderer.pageSize
+            let page = try await store.messages(
+                workspace: session.identity.workspaceId, matching: MessageQuery(before: QueryParameters(request).text("cursor"), limit: size + 1))
+            let messages = page.prefix(size)
+            var context: [String: Any] = ["messages": messages.map(Self.context), "hasMessages": !messages.isEmpty]
+            if page.count > size, let last = messages.last {
+                context["nextHref"] = "/messages?cursor=\(last.id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? last.id)"
+            }
+            return renderer.page("messages", title: "Messages", context: context, session: session.page, nav: "messages")
         }
         router.get("/messages/{id}") { request, context in
             guard let session = try await gate.session(request) else { return WebSessionGate.redirect("/sign-in") }

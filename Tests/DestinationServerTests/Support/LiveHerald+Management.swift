@@ -13,8 +13,14 @@ extension LiveHerald {
 
     /// Sends events to `/inbound/segment` as Segment does and expects them stored.
     func ingest(_ events: String..., sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        try await ingest(contentsOf: events, sourceLocation: sourceLocation)
+    }
+
+    /// Sends events to `/inbound/segment` in one request and expects every one stored.
+    func ingest(contentsOf events: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let reply = try await post("/inbound/segment", "[\(events.joined(separator: ","))]", auth: .basic(ingestKey))
         #expect(reply.status == 200, "\(reply.body)", sourceLocation: sourceLocation)
+        #expect(reply.json?["rejected"] == [], "\(reply.body)", sourceLocation: sourceLocation)
     }
 
     /// Waits until the engine has processed every stored event of the default workspace.
