@@ -5,6 +5,7 @@ import HTTPTypes
 import HeraldTestSupport
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import SegmentSpec
 import Synchronization
 import Testing
@@ -14,14 +15,26 @@ import Testing
 final class WebhookReceiver: Sendable {
     struct Delivery: Sendable {
         let idempotencyKey: String?
+        /// The request's `Host`.
+        let authority: String?
         let signature: String?
         let body: [UInt8]
     }
 
     private let state: Mutex<(script: [Int], deliveries: [Delivery])>
+    private let host: String
+    private let location: String?
+    private let delay: Duration
 
-    init(answers: [Int]) {
+    /// - Parameters:
+    ///   - host: the loopback address it listens on, `127.0.0.1` or `::1`.
+    ///   - location: the `Location` header of its 3xx answers.
+    ///   - delay: how long it takes to answer.
+    init(answers: [Int], host: String = "127.0.0.1", location: String? = nil, delay: Duration = .zero) {
         state = Mutex((answers, []))
+        self.host = host
+        self.location = location
+        self.delay = delay
     }
 
     var deliveries: [Delivery] { state.withLock { $0.deliveries } }
@@ -32,14 +45,35 @@ final class WebhookReceiver: Sendable {
             let bytes = Array(buffer: try await request.body.collect(upTo: 1 << 20))
             let status = self.state.withLock { state -> Int in
                 state.deliveries.append(Delivery(
-                    idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!],
+                    idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!], authority: request.head.authority,
                     signature: request.headers[HTTPField.Name("Herald-Signature")!], body: bytes))
                 return state.script.count > 1 ? state.script.removeFirst() : (state.script.first ?? 200)
             }
-            return Response(status: .init(code: status))
+            if self.delay > .zero { try await Task.sleep(for: self.delay) }
+            var headers = HTTPFields()
+            if let location = self.location, (300..<400).contains(status) { headers[.location] = location }
+            return Response(status: .init(code: status), headers: headers)
         }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-        return try await app.test(.live) { client in try await body(try #require(client.port)) }
+        // Run directly, not with `app.test(.live)`, which binds `localhost` whatever the address;
+        // it is stopped by cancellation, which Hummingbird logs as errors.
+        let (ports, bound) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "webhook-receiver")
+        logger.logLevel = .critical
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(host, port: 0)),
+            onServerRunning: { channel in bound.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+        let server = Task { try await app.runService() }
+        do {
+            var iterator = ports.makeAsyncIterator()
+            let value = try await body(try #require(await iterator.next()))
+            server.cancel()
+            _ = await server.result
+            return value
+        } catch {
+            server.cancel()
+            _ = await server.result
+            throw error
+        }
     }
 }
 
