@@ -78,7 +78,10 @@ func startEngine(_ store: HeraldStore, handoff: ParsedEventHandoff? = nil, backl
     logger.logLevel = .warning
     let service = AutomationService(
         processor: EventProcessor(store: store, handoff: handoff, backlog: backlog), worker: RunWorker(store: store, logger: logger),
-        deliverer: WebhookDeliverer(store: store, logger: logger), logger: logger)
+        // Its configurations have no webhook channel, so the outbound client never makes an
+        // HTTP client, and there is none to shut down.
+        deliverer: WebhookDeliverer(store: store, outbound: OutboundHTTPClient(policy: OutboundDestinationPolicy(), logger: logger), logger: logger),
+        logger: logger)
     return Task { try? await service.run() }
 }
 

@@ -5,11 +5,11 @@ import NIOCore
 import SegmentSpec
 
 /// Builds Herald's HTTP application over `store`: ingest endpoints, health and metrics,
-/// with the group-commit writer, the dedup pruner and the automation engine as its
-/// background services.
+/// with the group-commit writer, the dedup pruner, the automation engine and the HTTP
+/// client its webhooks go out through as its background services.
 ///
 /// - Parameters:
-///   - configuration: where to listen, limits, dedup window.
+///   - configuration: where to listen, limits, dedup window, where webhooks may connect.
 ///   - store: the opened database.
 ///   - onListening: called with the bound address once the server accepts connections.
 public func buildApplication(
@@ -31,16 +31,19 @@ public func buildApplication(
     }
     let router = buildRouter(configuration, store: store, writer: writer, metrics: metrics)
     let pruner = DedupPruner(store: store, window: configuration.dedupWindow, logger: logger)
+    let outbound = OutboundHTTPClient(policy: configuration.outboundDestinations, logger: logger)
     let automation = AutomationService(
         processor: EventProcessor(store: store, cancellationTTL: configuration.cancellationTTL, handoff: handoff, backlog: backlog), worker: RunWorker(store: store, logger: logger),
-        deliverer: WebhookDeliverer(store: store, logger: logger), logger: logger)
+        deliverer: WebhookDeliverer(store: store, outbound: outbound, logger: logger), logger: logger)
     return Application(
         router: router,
         server: .http1(configuration: .init(idleTimeout: .milliseconds(configuration.idleTimeout.wholeMilliseconds))),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "Herald",
             availableConnectionsDelegate: .maximum(configuration.maximumConnections, logger: logger)),
-        services: [writer, pruner, automation],
+        // Services stop in reverse order: the outbound client's connections close after the
+        // engine's last delivery.
+        services: [outbound, writer, pruner, automation],
         onServerRunning: { channel in
             await onListening(configuration.host, channel.localAddress?.port ?? configuration.port)
         },

@@ -1,3 +1,4 @@
+public import AutomationEngine
 public import Logging
 public import SegmentSpec
 
@@ -32,6 +33,9 @@ public struct ServerConfiguration: Sendable {
     /// one closes. Keeps the server's file descriptors, which SQLite and the runtime also
     /// need, from running out (`herald serve` derives it from the open-files limit).
     public var maximumConnections: Int = 1_000
+    /// Where webhooks (any request a workspace admin configures) may connect: public addresses
+    /// only, unless the operator allowed more (`herald serve --allow-destination`).
+    public var outboundDestinations = OutboundDestinationPolicy()
 
     /// The defaults: 127.0.0.1:8080, Segment's limits, a 7-day dedup window.
     public init() {}

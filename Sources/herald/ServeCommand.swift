@@ -17,13 +17,18 @@ struct ServeCommand: AsyncParsableCommand {
             key and prints them once. SIGTERM or SIGINT stops it gracefully.
 
             Every option can also be set in the environment: HERALD_HOST, HERALD_PORT, \
-            HERALD_DB, HERALD_CONFIG, HERALD_LOG_LEVEL.
+            HERALD_DB, HERALD_CONFIG, HERALD_LOG_LEVEL, HERALD_ALLOW_DESTINATIONS.
+
+            Webhooks reach public addresses only: a URL whose host is, or resolves to, a \
+            loopback, private, link-local, CGNAT, unique-local, multicast or reserved address \
+            is undeliverable, without a connection, unless --allow-destination allows it.
 
             A configuration's channel `secret: "${NAME}"` is resolved only for names that \
             start with HERALD_SECRET_ or are listed, comma-separated, in HERALD_SECRET_NAMES.
 
             Example:
               herald serve --port 8080 --db ./herald.sqlite
+              herald serve --allow-destination mailer.lan --allow-destination 10.20.0.0/16
             """
     )
 
@@ -50,6 +55,18 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: "Beyond it, ingest runs at the engine's pace (requests are answered more slowly) so notifications do not fall ever further behind under sustained load."))
     var engineBacklog: Int = 20_000
 
+    @Option(
+        name: .customLong("allow-destination"),
+        help: ArgumentHelp(
+            "A host name, IP address or CIDR range (IPv4 or IPv6) webhooks may reach although it is internal; repeatable.",
+            discussion: """
+                Default: public addresses only, or the comma-separated list in HERALD_ALLOW_DESTINATIONS. \
+                A host name is allowed whatever it resolves to; an address or range is allowed \
+                however a URL reaches it. Every port is allowed. Example: --allow-destination mailer.lan.
+                """,
+            valueName: "host|address|cidr"))
+    var allowDestinations: [String] = []
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         MallocArenas.limitForServer(environment: environment)
@@ -71,6 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.dedupWindow = .seconds(dedupWindowHours * 3600)
         guard engineBacklog >= 0 else { throw ValidationError("--engine-backlog must be 0 (never slow ingest down) or a number of events") }
         configuration.engineBacklogLimit = engineBacklog
+        configuration.outboundDestinations = try Self.outboundDestinations(flags: allowDestinations, environment: environment)
         let openFiles = OpenFilesLimit.raise()
         configuration.maximumConnections = OpenFilesLimit.connections(forLimit: openFiles)
 
@@ -103,6 +121,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let connectionsLine = "Connections: up to \(configuration.maximumConnections) at once (open files limit \(openFiles)); "
             + "a connection idle for \(configuration.idleTimeout.components.seconds) s is closed"
+        Console.line(configuration.outboundDestinations.allowsOnlyPublicAddresses
+            ? "Webhooks: public addresses only (--allow-destination allows an internal one)"
+            : "Webhooks: public addresses, and \(configuration.outboundDestinations.allowedDescription)")
         let app = buildApplication(configuration, store: store) { host, port in
             Console.line("Listening on http://\(host):\(port)  (Segment destination endpoint: http://\(host):\(port)/inbound/segment)")
             Console.line("Web page: http://\(host):\(port)/ (sign in with an admin key); API: http://\(host):\(port)/api/openapi.yaml")
@@ -116,5 +137,20 @@ struct ServeCommand: AsyncParsableCommand {
             throw CommandFailure("cannot listen on \(configuration.host):\(configuration.port): the address is already in use. Stop the other server or pass --port.")
         }
         Console.line("Herald stopped.")
+    }
+
+    /// The operator's allow-list: the flags, else HERALD_ALLOW_DESTINATIONS split at commas.
+    static func outboundDestinations(flags: [String], environment: [String: String]) throws -> OutboundDestinationPolicy {
+        guard flags.isEmpty else { return try policy(allowing: flags, source: "--allow-destination") }
+        let listed = (environment["HERALD_ALLOW_DESTINATIONS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        return try policy(allowing: listed.filter { !$0.isEmpty }, source: "HERALD_ALLOW_DESTINATIONS")
+    }
+
+    private static func policy(allowing entries: [String], source: String) throws -> OutboundDestinationPolicy {
+        do {
+            return try OutboundDestinationPolicy(allowing: entries)
+        } catch {
+            throw ValidationError("\(source): \(error)")
+        }
     }
 }

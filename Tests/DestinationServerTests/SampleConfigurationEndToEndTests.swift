@@ -73,7 +73,7 @@ struct SampleConfigurationEndToEndTests {
             }
             let ingestKey = try key("ingest")
             let adminKey = try key("admin")
-            var process = try HeraldProcess(database: database, extraArguments: ["--config", config.path], environment: environment)
+            var process = try HeraldProcess(database: database, extraArguments: ["--config", config.path, "--allow-destination", "127.0.0.1"], environment: environment)
             var server = Server(base: "http://127.0.0.1:\(process.port)", ingestKey: ingestKey, adminKey: adminKey)
 
             // identify → the welcome series sends the welcome email (webhook), signed; a second identify does not resend.
@@ -129,7 +129,7 @@ struct SampleConfigurationEndToEndTests {
             })
             #expect(process.terminate() == 0)
             try await Task.sleep(for: .seconds(4))
-            process = try HeraldProcess(database: database, extraArguments: ["--config", config.path], environment: environment)
+            process = try HeraldProcess(database: database, extraArguments: ["--config", config.path, "--allow-destination", "127.0.0.1"], environment: environment)
             server = Server(base: "http://127.0.0.1:\(process.port)", ingestKey: ingestKey, adminKey: adminKey)
             #expect(try await Self.eventually {
                 try await server.api("/api/messages?channel=console")["messages"]?.arrayValue?.count == 1
@@ -138,7 +138,7 @@ struct SampleConfigurationEndToEndTests {
             #expect(reminder?["body"] == "Your trial ends on 2026-12-01.")
             #expect(reminder?["status"] == "delivered")
             #expect(process.terminate() == 0)
-            process = try HeraldProcess(database: database, extraArguments: ["--config", config.path], environment: environment)
+            process = try HeraldProcess(database: database, extraArguments: ["--config", config.path, "--allow-destination", "127.0.0.1"], environment: environment)
             server = Server(base: "http://127.0.0.1:\(process.port)", ingestKey: ingestKey, adminKey: adminKey)
             try await Task.sleep(for: .milliseconds(500))
             #expect(try await server.api("/api/messages?channel=console")["messages"]?.arrayValue?.count == 1)

@@ -54,7 +54,7 @@ struct WebhookCrashTests {
             #expect(try HeraldProcess.runToCompletion(["apply", "-f", config.path, "--db", database]).status == 0)
             let key = try #require(HeraldProcess.runToCompletion(["keys", "create", "--scope", "ingest", "--db", database]).output.split(separator: "\n").last.map(String.init))
 
-            let first = try HeraldProcess(database: database)
+            let first = try HeraldProcess(database: database, extraArguments: ["--allow-destination", "127.0.0.1"])
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(first.port)/v1/track")
             request.method = .POST
             request.headers.add(name: "Authorization", value: "Bearer \(key)")
@@ -64,7 +64,7 @@ struct WebhookCrashTests {
             #expect(receiver.keys.withLock { $0.count } == 1)
             first.killHard()  // the POST is in flight: Herald never learned its outcome
 
-            let second = try HeraldProcess(database: database)
+            let second = try HeraldProcess(database: database, environment: ["HERALD_ALLOW_DESTINATIONS": "127.0.0.1"])  // the same allow-list, from the environment
             let store = try HeraldStore.open(path: database)
             var status = ""
             for _ in 0..<200 {

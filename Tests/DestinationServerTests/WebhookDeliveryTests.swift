@@ -106,8 +106,13 @@ struct WebhookDeliveryTests {
         writer.close()
         try await EventProcessor(store: store, now: { clock.now }).processPending()
         try await RunWorker(store: store, now: { clock.now }).executeDue()
-        return (store, WebhookDeliverer(store: store, now: { clock.now }))
+        return (store, WebhookDeliverer(store: store, outbound: outbound, now: { clock.now }))
     }
+
+    /// The outbound client of this suite's deliverers, which allows the receivers on
+    /// 127.0.0.1. Like `HTTPClient.shared` it lives as long as the test process, so it is
+    /// never shut down (AsyncHTTPClient requires that only of clients that are freed).
+    static let outbound = OutboundHTTPClient(policy: try! OutboundDestinationPolicy(allowing: ["127.0.0.1"]))
 
     @Test("500 then 200: delivered, both attempts with one Idempotency-Key, signature verifies with the secret")
     func retryThenDelivered() async throws {

@@ -1,4 +1,4 @@
-public import AsyncHTTPClient
+import AsyncHTTPClient
 import Crypto
 public import Foundation
 import GRDB
@@ -11,28 +11,30 @@ public import SegmentSpec
 /// message's stable id) and `Herald-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`.
 ///
 /// 2xx is `delivered`; 429, 5xx, timeouts and network errors are retried with exponential
-/// backoff and jitter up to ``maximumAttempts``, then `undeliverable`; any other 4xx is
-/// `undeliverable` at once. The POST happens outside any transaction: a crash after it and
-/// before the status is written means one more POST with the same Idempotency-Key.
+/// backoff and jitter up to ``maximumAttempts``, then `undeliverable`; any other 4xx, and a
+/// 3xx (redirects are not followed), is `undeliverable` at once, and so is a URL whose
+/// destination ``OutboundHTTPClient`` refuses (an internal address the operator did not
+/// allow), without a connection. The POST happens outside any transaction: a crash after it
+/// and before the status is written means one more POST with the same Idempotency-Key.
 public struct WebhookDeliverer: Sendable {
     /// Attempts before a message is given up as undeliverable.
     public var maximumAttempts = 8
     /// Backoff of the first retry; each later one doubles, up to an hour.
     public var initialBackoff: Duration = .seconds(1)
     private let store: HeraldStore
-    private let client: HTTPClient
+    private let outbound: OutboundHTTPClient
     private let logger: Logger
     private let now: @Sendable () -> Timestamp
 
     /// A deliverer of `store`'s webhook messages.
     ///
     /// - Parameters:
-    ///   - client: the HTTP client that POSTs them.
+    ///   - outbound: the HTTP client that POSTs them, where its policy allows.
     ///   - now: the clock that decides which messages are due; tests pass a fixed one.
-    public init(store: HeraldStore, client: HTTPClient = .shared, logger: Logger = Logger(label: "herald.webhook"),
+    public init(store: HeraldStore, outbound: OutboundHTTPClient, logger: Logger = Logger(label: "herald.webhook"),
                 now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }) {
         self.store = store
-        self.client = client
+        self.outbound = outbound
         self.logger = logger
         self.now = now
     }
@@ -114,17 +116,22 @@ public struct WebhookDeliverer: Sendable {
         }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
-            let response = try await client.execute(request, timeout: .seconds(Int64(timeout)))
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            let code = Int(response.status.code)
+            let code = try await outbound.execute(request, timeout: .seconds(timeout)) { response in
+                _ = try? await response.body.collect(upTo: 64 * 1024)
+                return Int(response.status.code)
+            }
             switch code {
             case 200..<300:
                 try await record(id, status: "delivered", reason: "HTTP \(code)", attempts: attempts)
+            case 300..<400:
+                try await record(id, status: "undeliverable", reason: "HTTP \(code): redirects are not followed", attempts: attempts)
             case 429, 500...:
                 try await retry(id, reason: "HTTP \(code)", attempts: attempts)
             default:
                 try await record(id, status: "undeliverable", reason: "HTTP \(code): the receiver refused it", attempts: attempts)
             }
+        } catch let error as OutboundRequestError where error.isPermanent {
+            try await record(id, status: "undeliverable", reason: error.description, attempts: attempts)
         } catch {
             try await retry(id, reason: "\(error)", attempts: attempts)
         }
