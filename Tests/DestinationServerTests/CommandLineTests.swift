@@ -82,6 +82,28 @@ struct CommandLineTests {
         #expect(second.output.contains("Herald stopped."))
     }
 
+    @Test("serve --allow-destination, or HERALD_ALLOW_DESTINATIONS: the start-up lines say what webhooks may reach; a bad entry stops it")
+    func allowDestinationFlag() throws {
+        let db = try Self.database()
+        defer { Self.remove(db) }
+        let plain = try HeraldProcess(database: db)
+        #expect(plain.output.contains("Webhooks: public addresses only (--allow-destination allows an internal one)\n"))
+        #expect(plain.terminate() == 0)
+        let flags = try HeraldProcess(
+            database: db, extraArguments: ["--allow-destination", "Mailer.lan", "--allow-destination", "10.0.0.0/8"],
+            environment: ["HERALD_ALLOW_DESTINATIONS": "ignored.lan"])
+        #expect(flags.output.contains("Webhooks: public addresses, and mailer.lan, 10.0.0.0/8\n"))
+        #expect(flags.terminate() == 0)
+        let environment = try HeraldProcess(database: db, environment: ["HERALD_ALLOW_DESTINATIONS": " 127.0.0.1, fd00::/8 ,"])
+        #expect(environment.output.contains("Webhooks: public addresses, and 127.0.0.1, fd00::/8\n"))
+        #expect(environment.terminate() == 0)
+        for arguments in [["--allow-destination", "10.0.0.0/33"], ["--allow-destination", "http://mailer.lan"]] {
+            let bad = try HeraldProcess.runToCompletion(["serve", "--db", db, "--port", "0"] + arguments)
+            #expect(bad.status == 64)  // a usage error, before anything listens
+            #expect(!bad.output.contains("Listening on"))
+        }
+    }
+
     @Test("serve --dedup-window-hours sets how long a messageId is remembered", arguments: [(1, false), (168, true)])
     func dedupWindowFlag(hours: Int, stillDuplicate: Bool) async throws {
         let db = try Self.database()
