@@ -95,6 +95,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "SlowReceiver",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/SlowReceiver",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "DeliveryBenchmark",
+            dependencies: [
+                "AutomationEngine", "SegmentSpec",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/DeliveryBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "SpecBenchmark",
             dependencies: ["SegmentSpec", "HeraldTestSupport"],
             path: "Benchmarks/SpecBenchmark",

@@ -2,7 +2,7 @@
 // Run with `make bench-engine` (release build). See BENCHMARKS.md for the figures.
 //
 // (a) + (b) Ingest through a GroupCommitWriter while the engine runs beside it exactly as in
-//     the server (AutomationService: EventProcessor, RunWorker, WebhookDeliverer in one loop),
+//     the server (EventProcessingService, StepWorkerService, DeliveryService),
 //     with 0 and with 1,000 mappings, under batch load (16 appenders x 100 events) and under
 //     single-event load (64 appenders x 1 event). Reports ingest events/s, engine events/s,
 //     the engine's lag (events stored but not processed yet) and the time to drain it.
@@ -72,17 +72,23 @@ struct TemporaryDatabase {
     func remove() { try? FileManager.default.removeItem(at: directory) }
 }
 
-/// The engine as the server runs it (`buildApplication`): one AutomationService loop.
+/// The engine as the server runs it (`buildApplication`): the event processor, the step
+/// worker and the delivery service, each its own loop.
 func startEngine(_ store: HeraldStore, handoff: ParsedEventHandoff? = nil, backlog: EngineBacklog? = nil) -> Task<Void, Never> {
     var logger = Logger(label: "herald.bench")
     logger.logLevel = .warning
-    let service = AutomationService(
-        processor: EventProcessor(store: store, handoff: handoff, backlog: backlog), worker: RunWorker(store: store, logger: logger),
-        // Its configurations have no webhook channel, so the outbound client never makes an
-        // HTTP client, and there is none to shut down.
-        deliverer: WebhookDeliverer(store: store, outbound: OutboundHTTPClient(policy: OutboundDestinationPolicy(), logger: logger), logger: logger),
-        logger: logger)
-    return Task { try? await service.run() }
+    let processing = EventProcessingService(processor: EventProcessor(store: store, handoff: handoff, backlog: backlog), backlog: backlog, logger: logger)
+    let steps = StepWorkerService(worker: RunWorker(store: store, logger: logger), logger: logger)
+    // Its configurations have no webhook channel, so the outbound client never makes an
+    // HTTP client, and there is none to shut down.
+    let delivery = DeliveryService(store: store, channels: .standard(outbound: OutboundHTTPClient(policy: OutboundDestinationPolicy(), logger: logger)), logger: logger)
+    return Task {
+        await withDiscardingTaskGroup { group in
+            group.addTask { try? await processing.run() }
+            group.addTask { try? await steps.run() }
+            group.addTask { try? await delivery.run() }
+        }
+    }
 }
 
 final class Counter: Sendable {

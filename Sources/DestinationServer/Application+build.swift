@@ -1,6 +1,7 @@
 public import AutomationEngine
 public import Hummingbird
 import Logging
+import Prometheus
 import NIOCore
 import SegmentSpec
 
@@ -32,9 +33,16 @@ public func buildApplication(
     let router = buildRouter(configuration, store: store, writer: writer, metrics: metrics)
     let pruner = DedupPruner(store: store, window: configuration.dedupWindow, logger: logger)
     let outbound = OutboundHTTPClient(policy: configuration.outboundDestinations, logger: logger)
-    let automation = AutomationService(
-        processor: EventProcessor(store: store, cancellationTTL: configuration.cancellationTTL, handoff: handoff, backlog: backlog), worker: RunWorker(store: store, logger: logger),
-        deliverer: WebhookDeliverer(store: store, outbound: outbound, logger: logger), logger: logger)
+    let engineMetrics = EngineMetrics(factory: PrometheusMetricsFactory(registry: metrics.registry))
+    let processing = EventProcessingService(
+        processor: EventProcessor(
+            store: store, cancellationTTL: configuration.cancellationTTL, handoff: handoff, backlog: backlog, metrics: engineMetrics),
+        backlog: backlog, metrics: engineMetrics, logger: logger)
+    let steps = StepWorkerService(worker: RunWorker(store: store, metrics: engineMetrics, logger: logger), logger: logger)
+    var deliveryOptions = DeliveryService.Options()
+    deliveryOptions.lease = configuration.deliveryLease
+    let delivery = DeliveryService(
+        store: store, channels: .standard(outbound: outbound), options: deliveryOptions, metrics: engineMetrics, logger: logger)
     return Application(
         router: router,
         server: .http1(configuration: .init(idleTimeout: .milliseconds(configuration.idleTimeout.wholeMilliseconds))),
@@ -43,7 +51,7 @@ public func buildApplication(
             availableConnectionsDelegate: .maximum(configuration.maximumConnections, logger: logger)),
         // Services stop in reverse order: the outbound client's connections close after the
         // engine's last delivery.
-        services: [outbound, writer, pruner, automation],
+        services: [outbound, writer, pruner, processing, steps, delivery],
         onServerRunning: { channel in
             await onListening(configuration.host, channel.localAddress?.port ?? configuration.port)
         },

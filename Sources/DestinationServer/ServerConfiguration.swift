@@ -36,6 +36,10 @@ public struct ServerConfiguration: Sendable {
     /// Where webhooks (any request a workspace admin configures) may connect: public addresses
     /// only, unless the operator allowed more (`herald serve --allow-destination`).
     public var outboundDestinations = OutboundDestinationPolicy()
+    /// How long a message being delivered is held by the attempt: after a crash it is
+    /// attempted again (under the same Idempotency-Key) once this has passed. Longer than
+    /// the longest channel timeout (60 s).
+    public var deliveryLease: Duration = DeliveryService.Options().lease
 
     /// The defaults: 127.0.0.1:8080, Segment's limits, a 7-day dedup window.
     public init() {}

@@ -67,6 +67,13 @@ struct ServeCommand: AsyncParsableCommand {
             valueName: "host|address|cidr"))
     var allowDestinations: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "How long a message being delivered is held before another attempt may take it over (default 70s).",
+            discussion: "After a crash, messages that were being delivered are attempted again (same Idempotency-Key) once their hold ends. Keep it above the longest webhook timeout (60s).",
+            valueName: "duration"))
+    var deliveryLease: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         MallocArenas.limitForServer(environment: environment)
@@ -89,6 +96,12 @@ struct ServeCommand: AsyncParsableCommand {
         guard engineBacklog >= 0 else { throw ValidationError("--engine-backlog must be 0 (never slow ingest down) or a number of events") }
         configuration.engineBacklogLimit = engineBacklog
         configuration.outboundDestinations = try Self.outboundDestinations(flags: allowDestinations, environment: environment)
+        if let deliveryLease {
+            guard let lease = DurationText.parse(deliveryLease), lease >= .seconds(1) else {
+                throw ValidationError("--delivery-lease must be a duration such as 70s or 5m")
+            }
+            configuration.deliveryLease = lease
+        }
         let openFiles = OpenFilesLimit.raise()
         configuration.maximumConnections = OpenFilesLimit.connections(forLimit: openFiles)
 

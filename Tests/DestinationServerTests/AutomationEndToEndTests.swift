@@ -40,7 +40,7 @@ struct AutomationEndToEndTests {
             let message = try #require(try await herald.store.messages(workspace: "default", recipient: "u-1").first)
             #expect(message.subject == "Order o-1 confirmed")
             #expect(message.body == "Thanks Ada!")
-            #expect(message.status == "delivered")
+            #expect(message.status == .sent)
             let freeSeq = try #require(try await herald.store.events(workspace: "default", messageId: "free-1").first?.seq)
             let explained = try await Self.eventually { try await herald.store.trace(seq: freeSeq) != nil }
             #expect(explained)

@@ -136,7 +136,7 @@ struct SampleConfigurationEndToEndTests {
             })
             let reminder = try await server.api("/api/messages?channel=console")["messages"]?[0]
             #expect(reminder?["body"] == "Your trial ends on 2026-12-01.")
-            #expect(reminder?["status"] == "delivered")
+            #expect(reminder?["status"] == "sent")
             #expect(process.terminate() == 0)
             process = try HeraldProcess(database: database, extraArguments: ["--config", config.path, "--allow-destination", "127.0.0.1"], environment: environment)
             server = Server(base: "http://127.0.0.1:\(process.port)", ingestKey: ingestKey, adminKey: adminKey)

@@ -94,7 +94,7 @@ struct WebhookDeliveryTests {
     }
 
     /// Sends one `track/Ping` through ingest, the engine and the run worker; returns the store and deliverer.
-    static func prepare(port: Int, clock: TestClock) async throws -> (HeraldStore, WebhookDeliverer) {
+    static func prepare(port: Int, clock: TestClock) async throws -> (HeraldStore, DeliveryService) {
         let store = try HeraldStore.inMemory()
         let key = try await store.createKey(workspace: "default", scope: .ingest)
         try await store.applyConfiguration(yaml: configuration(port: port), workspace: "default", secrets: .none)
@@ -106,7 +106,11 @@ struct WebhookDeliveryTests {
         writer.close()
         try await EventProcessor(store: store, now: { clock.now }).processPending()
         try await RunWorker(store: store, now: { clock.now }).executeDue()
-        return (store, WebhookDeliverer(store: store, outbound: outbound, now: { clock.now }))
+        let channels = ChannelDirectory { channel in
+            guard case .webhook(let url, let secret, let timeout) = channel.kind else { return nil }
+            return WebhookChannel(url: url, secret: secret, timeout: .seconds(timeout), outbound: outbound, now: { clock.now })
+        }
+        return (store, DeliveryService(store: store, channels: channels, now: { clock.now }))
     }
 
     /// The outbound client of this suite's deliverers, which allows the receivers on
@@ -121,13 +125,14 @@ struct WebhookDeliveryTests {
             let clock = TestClock(start: Timestamp(millisecondsSince1970: 1_795_000_000_000))
             let (store, deliverer) = try await Self.prepare(port: port, clock: clock)
             #expect(try await deliverer.deliverDue() == 1)
-            #expect(try await store.messages(workspace: "default").first?.status == "sent")
+            #expect(try await store.messages(workspace: "default").first?.status == .queued)
             #expect(try await deliverer.deliverDue() == 0)  // backoff: not due yet
             clock.advance(.seconds(2))
             #expect(try await deliverer.deliverDue() == 1)
             let message = try #require(try await store.messages(workspace: "default").first)
-            #expect(message.status == "delivered")
-            #expect(message.history.map(\.status) == ["sent", "retrying", "delivered"])
+            #expect(message.status == .sent)
+            #expect(message.history.map(\.status) == [.queued, .queued, .sent])
+            #expect(message.history[1].reason?.hasPrefix("attempt 1 failed: HTTP 500; next attempt at") == true)
             let deliveries = receiver.deliveries
             #expect(deliveries.count == 2)
             #expect(Set(deliveries.map(\.idempotencyKey)) == [message.id])
@@ -157,7 +162,7 @@ struct WebhookDeliveryTests {
             clock.advance(.seconds(3600))
             #expect(try await deliverer.deliverDue() == 0)
             let message = try #require(try await store.messages(workspace: "default").first)
-            #expect(message.status == "undeliverable")
+            #expect(message.status == .undeliverable)
             #expect(message.history.last?.reason == "HTTP 400: the receiver refused it")
             #expect(receiver.deliveries.count == 1)
         }

@@ -27,7 +27,7 @@ struct WebhookDestinationTests {
         try await herald.applyConfiguration(configuration(url: url))
         try await herald.ingest(ManagementPayloads.track("Ping", user: "u-1", id: "ping-1"))
         for _ in 0..<400 {
-            if let message = try await herald.store.messages(workspace: "default").first, message.status != "sent" { return message }
+            if let message = try await herald.store.messages(workspace: "default").first, message.status != .queued { return message }
             try await Task.sleep(for: .milliseconds(25))
         }
         return try #require(try await herald.store.messages(workspace: "default").first)
@@ -55,8 +55,8 @@ struct WebhookDestinationTests {
         try await LiveHerald.run { herald in
             let url = url.replacingOccurrences(of: "{v4}", with: "\(v4.port)").replacingOccurrences(of: "{v6}", with: "\(v6.port)")
             let message = try await Self.send(to: url, through: herald)
-            #expect(message.status == "undeliverable")
-            #expect(message.history.map(\.status) == ["sent", "undeliverable"])
+            #expect(message.status == .undeliverable)
+            #expect(message.history.map(\.status) == [.queued, .undeliverable])
             #expect(message.history.last?.reason == reason)
         }
         #expect(v4.takeConnections() == 0)
@@ -75,12 +75,12 @@ struct WebhookDestinationTests {
         try await receiver.run { port in
             let url = url.replacingOccurrences(of: "{port}", with: "\(port)")
             let refused = try await LiveHerald.run { herald in try await Self.send(to: url, through: herald) }
-            #expect(refused.status == "undeliverable")
+            #expect(refused.status == .undeliverable)
             #expect(receiver.deliveries.isEmpty)
             let delivered = try await LiveHerald.run(configure: { $0.outboundDestinations = try! OutboundDestinationPolicy(allowing: [allow]) }) {
                 herald in try await Self.send(to: url, through: herald)
             }
-            #expect(delivered.status == "delivered")
+            #expect(delivered.status == .sent)
             #expect(delivered.history.last?.reason == "HTTP 200")
             #expect(receiver.deliveries.count == 1)
         }
@@ -99,7 +99,7 @@ struct WebhookDestinationTests {
                 let message = try await LiveHerald.run(configure: allowLoopback) { herald in
                     try await Self.send(to: "http://127.0.0.1:\(port)/hook", through: herald)
                 }
-                #expect(message.status == "undeliverable")
+                #expect(message.status == .undeliverable)
                 #expect(message.history.last?.reason == "HTTP \(status): redirects are not followed")
                 #expect(redirector.deliveries.count == 1)
                 #expect(redirector.deliveries.first?.signature != nil)

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Mustache
 import SegmentSpec
 import Yams
@@ -37,7 +37,9 @@ struct ConfigurationReader {
     var issues: [ConfigurationIssue] = []
 
     /// Longest webhook timeout: a receiver that needs longer should answer at once and work later.
-    static let maximumTimeout: Duration = .seconds(60)
+    static let maximumTimeout: Duration = ChannelSettings.maximumTimeout
+    /// Most deliveries a channel may have in flight (the delivery service's total is 256).
+    static let maximumConcurrency = 256
 
     init(secrets: SecretEnvironment, requireSecrets: Bool) {
         self.secrets = secrets
@@ -227,7 +229,7 @@ struct ConfigurationReader {
 
     mutating func readChannel(name: String, node: Node) -> HeraldConfiguration.Channel? {
         guard let fields = mapping(node, "channel `\(name)`") else { return nil }
-        checkKeys(fields, allowed: ["type", "url", "secret", "timeout"], in: "channel `\(name)`")
+        checkKeys(fields, allowed: ["type", "url", "secret", "timeout", "concurrency"], in: "channel `\(name)`")
         switch text(fields["type"], "`type`") {
         case "webhook":
             if let url = text(fields["url"], "`url`"), url.contains("${") {
@@ -246,7 +248,15 @@ struct ConfigurationReader {
                 }
                 timeout = Int(duration.components.seconds)
             }
-            return .init(name: name, kind: .webhook(url: url, secret: secret(fields["secret"], "`secret`"), timeoutSeconds: timeout))
+            var concurrency: Int?
+            if let node = fields["concurrency"] {
+                guard let value = node.int, (1...Self.maximumConcurrency).contains(value) else {
+                    issue(node, "`concurrency` is how many deliveries may be in flight to the channel at once: a number from 1 to \(Self.maximumConcurrency)")
+                    return nil
+                }
+                concurrency = value
+            }
+            return .init(name: name, kind: .webhook(url: url, secret: secret(fields["secret"], "`secret`"), timeoutSeconds: timeout), concurrency: concurrency)
         case "inbox": return .init(name: name, kind: .inbox)
         case "log": return .init(name: name, kind: .log)
         case let other:

@@ -38,6 +38,15 @@ public struct HeraldConfiguration: Sendable, Hashable {
         public var name: String
         /// How messages leave through it.
         public var kind: Kind
+        /// Deliveries in flight to it at most (`concurrency:`); nil for the default.
+        public var concurrency: Int?
+
+        /// A channel of this name and kind.
+        public init(name: String, kind: Kind, concurrency: Int? = nil) {
+            self.name = name
+            self.kind = kind
+            self.concurrency = concurrency
+        }
 
         /// The kinds of channel.
         public enum Kind: Sendable, Hashable {

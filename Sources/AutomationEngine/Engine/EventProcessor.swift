@@ -12,7 +12,7 @@ public final class EventProcessor: Sendable {
     public let cancellationTTL: Duration
     private let store: HeraldStore
     private let now: @Sendable () -> Timestamp
-    private let configurations = Mutex<[String: (version: Int, configuration: HeraldConfiguration)]>([:])
+    private let metrics: EngineMetrics
     private let handoff: ParsedEventHandoff?
     private let backlog: EngineBacklog?
     /// An event of the log ready for processing: as stored, and parsed when the gathering
@@ -25,9 +25,10 @@ public final class EventProcessor: Sendable {
     ///   - now: the clock; tests pass a fixed one.
     public init(
         store: HeraldStore, cancellationTTL: Duration = .seconds(24 * 3600), handoff: ParsedEventHandoff? = nil,
-        backlog: EngineBacklog? = nil, now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
+        backlog: EngineBacklog? = nil, metrics: EngineMetrics = EngineMetrics(), now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
     ) {
         self.store = store
+        self.metrics = metrics
         self.handoff = handoff
         self.backlog = backlog
         self.cancellationTTL = cancellationTTL
@@ -114,6 +115,8 @@ public final class EventProcessor: Sendable {
     /// The configuration in force per workspace, looked up once per transaction.
     private struct ConfigurationsInTransaction {
         var byWorkspace: [String: (version: Int, configuration: HeraldConfiguration)?] = [:]
+        /// Why a workspace's configuration in force could not be used.
+        var failures: [String: String] = [:]
     }
 
     /// The configuration in force for `workspace`, looked up once per transaction.
@@ -121,7 +124,15 @@ public final class EventProcessor: Sendable {
         for workspace: String, _ configurations: inout ConfigurationsInTransaction, _ db: Database
     ) throws -> (version: Int, configuration: HeraldConfiguration)? {
         if let known = configurations.byWorkspace[workspace] { return known }
-        let found = try configuration(for: workspace, db)
+        let found: (version: Int, configuration: HeraldConfiguration)?
+        do {
+            found = try configuration(for: workspace, db)
+        } catch let error as ConfigurationError {
+            // Applied versions were valid when applied; one an older Herald accepted may not
+            // parse now. Its events are explained, and the log moves on.
+            configurations.failures[workspace] = "the configuration in force cannot be read: \(error)"
+            found = nil
+        }
         configurations.byWorkspace[workspace] = .some(found)
         return found
     }
@@ -180,7 +191,7 @@ public final class EventProcessor: Sendable {
             applied = .some(try profiles.apply(event, trace: &trace))
         }
         guard let (version, configuration) = try inForce(for: workspace, &configurations, db) else {
-            trace.summary = "no configuration applied to workspace \(workspace)"
+            trace.summary = configurations.failures[workspace] ?? "no configuration applied to workspace \(workspace)"
             return
         }
         let mappings = configuration.mappings(for: stored.name)
@@ -192,6 +203,9 @@ public final class EventProcessor: Sendable {
         // For any other call (or a replay), applying is only resolving the recipient's profile.
         let recipient = try applied ?? (replay ? profiles.recipient(of: event) : profiles.apply(event, trace: &trace))
         let scope = try Self.scope(for: event, stored: stored, recipient: recipient, profiles: profiles)
+        let context = MatchContext(
+            stored: stored, event: event, workspace: workspace, version: version, configuration: configuration, recipient: recipient,
+            scope: scope, time: time, cancellationTTL: cancellationTTL, replay: replay)
         var acted = false
         for mapping in mappings {
             let outcome = mapping.when?.evaluate(in: scope)
@@ -200,86 +214,115 @@ public final class EventProcessor: Sendable {
                 trace.check(mapping: mapping, condition: outcome, result: "condition `\(mapping.whenText ?? "")` was false\(seen)")
                 continue
             }
+            let result: MappingResult?
             switch mapping.action {
             case .cancel(let tokenTemplate):
-                let token = TemplateRenderer.render(tokenTemplate, scope: scope) ?? tokenTemplate
-                guard !replay else {
-                    trace.check(mapping: mapping, condition: outcome, result: "not replayed: cancelling \"\(token)\" applies only when the event arrives")
-                    continue
-                }
-                try db.execute(
-                    sql: "UPDATE run SET state = 'cancelled', updatedAt = ? WHERE workspaceId = ? AND token = ? AND state = 'pending'",
-                    arguments: [time.millisecondsSince1970, workspace, token])
-                let cancelled = db.changesCount
-                try db.execute(
-                    sql: "INSERT INTO cancellation (workspaceId, token, until) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET until = excluded.until",
-                    arguments: [workspace, token, time.millisecondsSince1970 + cancellationTTL])
-                trace.check(mapping: mapping, condition: outcome, result: "cancelled \(cancelled) pending run(s) with token \"\(token)\"")
-                acted = true
+                result = try cancel(tokenTemplate: tokenTemplate, context, db)
             case .run(let name):
-                guard let automation = configuration.automations.first(where: { $0.name == name }) else { continue }
-                if replay, let existing = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM run WHERE eventSeq = ? AND automation = ? LIMIT 1", arguments: [stored.seq, name])
-                {
-                    trace.check(mapping: mapping, condition: outcome, result: "run \(existing) of `\(name)` was already started for this event")
-                    continue
-                }
-                let subject = mapping.oncePer == .group ? (event.groupId ?? event.context.groupId) : recipient
-                let ledgerKey = mapping.identity
-                if mapping.oncePer != nil, let subject,
-                    let ranAt = try Int64.fetchOne(
-                        db, sql: "SELECT ranAt FROM oncePerLedger WHERE workspaceId = ? AND mappingKey = ? AND subject = ?",
-                        arguments: [workspace, ledgerKey, subject])
-                {
-                    let day = String(Timestamp(millisecondsSince1970: ranAt).iso8601.prefix(10))
-                    trace.check(mapping: mapping, condition: outcome, result: "once_per \(mapping.oncePer!.rawValue): already ran on \(day)")
-                    continue
-                }
-                let token = automation.cancellationToken.map { TemplateRenderer.render($0, scope: scope) ?? $0 }
-                var state = "pending"
-                if let token,
-                    let until = try Int64.fetchOne(db, sql: "SELECT until FROM cancellation WHERE workspaceId = ? AND token = ?", arguments: [workspace, token]),
-                    until > time.millisecondsSince1970
-                {
-                    state = "cancelled"
-                }
-                // A leading unconditional fixed delay is taken at once, as the worker would take
-                // it a moment later: the run starts out waiting, and the worker has one step less
-                // to do. (`delay: {until:}` is left to the worker: it reads the profile as it is
-                // when the step runs, which later events of this pass may still change.)
-                let ms = time.millisecondsSince1970
-                let leadingWait: (dueAt: Int64, outcome: String)?
-                if state == "pending", let first = automation.steps.first, first.condition == nil, case .delay = first.action {
-                    leadingWait = RunWorker.wait(for: first.action, scope: scope, at: ms)
-                } else {
-                    leadingWait = nil
-                }
-                try db.cachedStatement(
-                    sql: """
-                        INSERT INTO run (workspaceId, automation, configVersion, recipient, eventSeq, scope, token, state, nextStep, dueAt, createdAt, updatedAt)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """
-                ).execute(
-                    arguments: [workspace, name, version, recipient ?? "", stored.seq, JSONValue.object(scope).encodedString(), token, state,
-                                leadingWait == nil ? 0 : 1, leadingWait?.dueAt ?? ms, ms, ms])
-                let runId = db.lastInsertedRowID
-                if let leadingWait {
-                    try db.cachedStatement(sql: "INSERT INTO runStep (runId, step, outcome, at) VALUES (?, 0, ?, ?)")
-                        .execute(arguments: [runId, leadingWait.outcome, ms])
-                }
-                trace.started(runId: runId, automation: name, state: state)
-                if mapping.oncePer != nil, let subject {
-                    try db.execute(
-                        sql: "INSERT INTO oncePerLedger (workspaceId, mappingKey, subject, ranAt) VALUES (?, ?, ?, ?)",
-                        arguments: [workspace, ledgerKey, subject, time.millisecondsSince1970])
-                }
-                trace.check(mapping: mapping, condition: outcome, result: state == "pending"
-                    ? "started run \(runId) of `\(name)`"
-                    : "run \(runId) of `\(name)` was created cancelled: token \"\(token ?? "")\" was cancelled within the last \(cancellationTTL / 3_600_000) h")
-                acted = true
+                result = try startRun(of: name, for: mapping, context, trace: &trace, db)
             }
+            guard let result else { continue }
+            trace.check(mapping: mapping, condition: outcome, result: result.text)
+            acted = acted || result.acted
         }
         if !acted && trace.summary == nil { trace.summary = "no mapping for \"\(stored.name)\" acted" }
+    }
+
+    /// What the mappings of one event are checked against.
+    private struct MatchContext {
+        let stored: StoredEvent
+        let event: SegmentEvent
+        let workspace: String
+        let version: Int
+        let configuration: HeraldConfiguration
+        let recipient: String?
+        let scope: JSONObject
+        let time: Timestamp
+        let cancellationTTL: Int64
+        let replay: Bool
+    }
+
+    /// What a mapping did, for the explain trace.
+    private struct MappingResult {
+        let text: String
+        /// Whether it changed anything (started or cancelled runs).
+        let acted: Bool
+    }
+
+    /// A `cancel:` mapping: stops every pending run with the token, and keeps the token in
+    /// force for the TTL so a run created just after is stopped too.
+    private func cancel(tokenTemplate: String, _ context: MatchContext, _ db: Database) throws -> MappingResult {
+        let token = TemplateRenderer.render(tokenTemplate, scope: context.scope) ?? tokenTemplate
+        guard !context.replay else {
+            return MappingResult(text: "not replayed: cancelling \"\(token)\" applies only when the event arrives", acted: false)
+        }
+        let ms = context.time.millisecondsSince1970
+        let cancelled = try Row.fetchAll(
+            db, sql: "UPDATE run SET state = 'cancelled', updatedAt = ? WHERE workspaceId = ? AND token = ? AND state = 'pending' RETURNING automation",
+            arguments: [ms, context.workspace, token])
+        for row in cancelled { metrics.run(automation: row["automation"], state: "cancelled") }
+        try db.execute(
+            sql: "INSERT INTO cancellation (workspaceId, token, until) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET until = excluded.until",
+            arguments: [context.workspace, token, ms + context.cancellationTTL])
+        return MappingResult(text: "cancelled \(cancelled.count) pending run(s) with token \"\(token)\"", acted: true)
+    }
+
+    /// When a `once_per` mapping already ran for this user or group: the day it did.
+    private func alreadyRan(_ mapping: HeraldConfiguration.Mapping, subject: String, _ context: MatchContext, _ db: Database) throws -> String? {
+        guard let ranAt = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT ranAt FROM oncePerLedger WHERE workspaceId = ? AND mappingKey = ? AND subject = ?"),
+            arguments: [context.workspace, mapping.identity, subject])
+        else { return nil }
+        return String(Timestamp(millisecondsSince1970: ranAt).iso8601.prefix(10))
+    }
+
+    /// Whether a cancellation of `token` is still in force.
+    private func isCancelled(token: String, _ context: MatchContext, _ db: Database) throws -> Bool {
+        let until = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT until FROM cancellation WHERE workspaceId = ? AND token = ?"), arguments: [context.workspace, token])
+        return until.map { $0 > context.time.millisecondsSince1970 } ?? false
+    }
+
+    /// A `run:` mapping: creates the run (pinned to the configuration version), unless it
+    /// already ran for this event (replay) or for this user or group (`once_per`). Its steps
+    /// are the step worker's: the run is created due now.
+    private func startRun(
+        of name: String, for mapping: HeraldConfiguration.Mapping, _ context: MatchContext, trace: inout EventTrace, _ db: Database
+    ) throws -> MappingResult? {
+        guard let automation = context.configuration.automations.first(where: { $0.name == name }) else { return nil }
+        if context.replay, let existing = try Int64.fetchOne(
+            db, sql: "SELECT id FROM run WHERE eventSeq = ? AND automation = ? LIMIT 1", arguments: [context.stored.seq, name])
+        {
+            return MappingResult(text: "run \(existing) of `\(name)` was already started for this event", acted: false)
+        }
+        let subject = mapping.oncePer == .group ? (context.event.groupId ?? context.event.context.groupId) : context.recipient
+        if let scope = mapping.oncePer, let subject, let day = try alreadyRan(mapping, subject: subject, context, db) {
+            return MappingResult(text: "once_per \(scope.rawValue): already ran on \(day)", acted: false)
+        }
+        let token = automation.cancellationToken.map { TemplateRenderer.render($0, scope: context.scope) ?? $0 }
+        let state = try token.map { try isCancelled(token: $0, context, db) } == true ? "cancelled" : "pending"
+        let ms = context.time.millisecondsSince1970
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO run (workspaceId, automation, configVersion, recipient, eventSeq, scope, token, state, nextStep, dueAt, createdAt, updatedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+                """
+        ).execute(
+            arguments: [context.workspace, name, context.version, context.recipient ?? "", context.stored.seq,
+                        JSONValue.object(context.scope).encodedString(), token, state, ms, ms, ms])
+        let runId = db.lastInsertedRowID
+        trace.started(runId: runId, automation: name, state: state)
+        metrics.run(automation: name, state: state)
+        if mapping.oncePer != nil, let subject {
+            try db.cachedStatement(sql: "INSERT INTO oncePerLedger (workspaceId, mappingKey, subject, ranAt) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [context.workspace, mapping.identity, subject, ms])
+        }
+        let hours = context.cancellationTTL / 3_600_000
+        return MappingResult(
+            text: state == "pending"
+                ? "started run \(runId) of `\(name)`"
+                : "run \(runId) of `\(name)` was created cancelled: token \"\(token ?? "")\" was cancelled within the last \(hours) h",
+            acted: true)
     }
 
     /// The values conditions and templates see: `data`, `traits`, `profile`, `group`, `event`.
@@ -304,15 +347,11 @@ public final class EventProcessor: Sendable {
     }
 
     private func configuration(for workspace: String, _ db: Database) throws -> (version: Int, configuration: HeraldConfiguration)? {
-        // The version alone is a cheap index look-up; the YAML is read and parsed once per version.
-        guard let version = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM configVersion WHERE workspaceId = ?", arguments: [workspace])
+        // The version is a cheap index look-up; the store parses each version once.
+        guard let version = try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT MAX(version) FROM configVersion WHERE workspaceId = ?"), arguments: [workspace])
         else { return nil }
-        if let cached = configurations.withLock({ $0[workspace] }), cached.version == version { return (version, cached.configuration) }
-        guard let yaml = try String.fetchOne(db, sql: "SELECT yaml FROM configVersion WHERE workspaceId = ? AND version = ?", arguments: [workspace, version]),
-            // Applied configurations were validated when applied; matching needs no delivery secrets.
-            let parsed = try? ConfigurationLoader.load(yaml: yaml, secrets: .none, requireSecrets: false)
-        else { return nil }
-        configurations.withLock { $0[workspace] = (version, parsed) }
-        return (version, parsed)
+        guard let configuration = try store.configuration(workspace: workspace, version: version, db) else { return nil }
+        return (version, configuration)
     }
 }

@@ -10,20 +10,24 @@ import Synchronization
 /// at once; a transaction commits all of its steps or none. Messages get a stable id
 /// (run + step): re-running a step never sends twice.
 ///
-/// Delivery here covers the `inbox` channel (stored in-app messages, delivered when
-/// stored) and `log` (written to the server log). A webhook message is recorded as `sent`
-/// for the webhook deliverer.
+/// Delivery here covers the `inbox` channel (stored in-app messages, `sent` when stored) and
+/// `log` (written to the server log). A webhook message is recorded `queued` for the
+/// ``DeliveryService``.
 public final class RunWorker: Sendable {
     private let store: HeraldStore
     private let now: @Sendable () -> Timestamp
     private let logger: Logger
-    private let configurations = Mutex<[String: HeraldConfiguration]>([:])
+    private let metrics: EngineMetrics
     /// Subject and body templates, parsed once (nil: the template does not parse).
     private let parsedTemplates = Mutex<[String: TextTemplate?]>([:])
 
     /// - Parameter now: the clock; tests pass one they move, so delays never sleep.
-    public init(store: HeraldStore, logger: Logger = Logger(label: "herald.runs"), now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }) {
+    public init(
+        store: HeraldStore, metrics: EngineMetrics = EngineMetrics(), logger: Logger = Logger(label: "herald.runs"),
+        now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
+    ) {
         self.store = store
+        self.metrics = metrics
         self.logger = logger
         self.now = now
     }
@@ -59,6 +63,7 @@ public final class RunWorker: Sendable {
             guard ran > 0 else { break }
             executed += ran
         }
+        metrics.stepsExecuted(executed)
         return executed
     }
 
@@ -79,22 +84,15 @@ public final class RunWorker: Sendable {
         return ran
     }
 
-    private func automation(workspace: String, version: Int, name: String, _ db: Database) throws -> HeraldConfiguration.Automation? {
-        let key = "\(workspace)#\(version)"
-        if let cached = configurations.withLock({ $0[key] }) { return cached.automations.first { $0.name == name } }
-        guard let yaml = try String.fetchOne(db, sql: "SELECT yaml FROM configVersion WHERE workspaceId = ? AND version = ?", arguments: [workspace, version]),
-            let configuration = try? ConfigurationLoader.load(yaml: yaml, secrets: .none, requireSecrets: false)
-        else { return nil }
-        configurations.withLock { $0[key] = configuration }
-        return configuration.automations.first { $0.name == name }
-    }
-
-    private func channels(workspace: String, version: Int) -> [HeraldConfiguration.Channel] {
-        configurations.withLock { $0["\(workspace)#\(version)"]?.channels } ?? []
-    }
-
-    private func templates(workspace: String, version: Int) -> [HeraldConfiguration.Template] {
-        configurations.withLock { $0["\(workspace)#\(version)"]?.templates } ?? []
+    /// The configuration a run is pinned to; a version that no longer parses is logged once
+    /// per attempt and treated as missing (the run fails with that reason).
+    private func configuration(workspace: String, version: Int, _ db: Database) -> HeraldConfiguration? {
+        do {
+            return try store.configuration(workspace: workspace, version: version, db)
+        } catch {
+            logger.error("configuration version cannot be read", metadata: ["workspace": "\(workspace)", "version": "\(version)", "error": "\(error)"])
+            return nil
+        }
     }
 
     /// Runs the next step of `run` at `time` inside the caller's transaction.
@@ -112,15 +110,18 @@ public final class RunWorker: Sendable {
         func advance(dueAt: Int64? = nil) throws {
             try db.cachedStatement(sql: "UPDATE run SET nextStep = nextStep + 1, dueAt = ?, updatedAt = ? WHERE id = ?").execute(arguments: [dueAt ?? ms, ms, id])
         }
-        guard let automation = try automation(workspace: workspace, version: version, name: run["automation"], db) else {
+        let configuration = configuration(workspace: workspace, version: version, db)
+        guard let automation = configuration?.automations.first(where: { $0.name == run["automation"] }) else {
             let name: String = run["automation"]
             try record("automation `\(name)` is missing from configuration version \(version); run stopped")
             try db.cachedStatement(sql: "UPDATE run SET state = 'failed', updatedAt = ? WHERE id = ?").execute(arguments: [ms, id])
+            metrics.run(automation: name, state: "failed")
             return
         }
         guard index < automation.steps.count else {
             try record("completed")
             try db.cachedStatement(sql: "UPDATE run SET state = 'completed', updatedAt = ? WHERE id = ?").execute(arguments: [ms, id])
+            metrics.run(automation: automation.name, state: "completed")
             return
         }
         var scope = (try? JSONParser.parse(run["scope"] as String).objectValue) ?? JSONObject()
@@ -178,7 +179,7 @@ public final class RunWorker: Sendable {
                     scope["profile"] = .object(try profiles.traits(of: to) ?? JSONObject())
                 }
             }
-            let outcome = try send(runId: id, step: index, workspace: workspace, version: version, recipient: to,
+            let outcome = try send(runId: id, step: index, workspace: workspace, configuration: configuration, recipient: to,
                                    template: templateName, channelOverride: channelOverride, scope: scope, at: ms, db)
             try record(outcome)
             try advance()
@@ -208,39 +209,39 @@ public final class RunWorker: Sendable {
     }
 
     /// Creates the step's message (once) and delivers it on inbox/log channels.
-    private func send(runId: Int64, step: Int, workspace: String, version: Int, recipient: String, template name: String,
+    private func send(runId: Int64, step: Int, workspace: String, configuration: HeraldConfiguration?, recipient: String, template name: String,
                       channelOverride: String?, scope: JSONObject, at ms: Int64, _ db: Database) throws -> String {
         let messageId = "run-\(runId)-step-\(step)"
         if try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM message WHERE id = ?"), arguments: [messageId]) != nil {
             return "message \(messageId) already exists; not sent again"
         }
-        let template = templates(workspace: workspace, version: version).first { $0.name == name }
+        let template = configuration?.templates.first { $0.name == name }
         let channelName = channelOverride ?? template?.channel
-        let channel = channels(workspace: workspace, version: version).first { $0.name == channelName }
+        let channel = configuration?.channels.first { $0.name == channelName }
         let subject = template?.subject.flatMap { render($0, scope: scope) }
         let body = template.flatMap { render($0.body, scope: scope) }
-        var status: String
+        var status: MessageStatus
         var reason: String?
         switch channel?.kind {
         case _ where recipient.isEmpty:
-            status = "unroutable"
+            status = .unroutable
             reason = "no recipient: the event has no userId or anonymousId, or `to:` rendered empty"
         case nil:
-            status = "unroutable"
+            status = .unroutable
             reason = channelName.map { "channel `\($0)` is not defined" } ?? "template `\(name)` names no channel"
         case .some(_) where template == nil || body == nil:
-            status = "undeliverable"
+            status = .undeliverable
             reason = "template `\(name)` could not be rendered"
         case .inbox?:
-            status = "delivered"
+            status = .sent
             reason = "stored in \(recipient)'s inbox"
         case .log?:
-            status = "delivered"
+            status = .sent
             reason = "written to the log"
             logger.info("message \(messageId) to \(recipient): \(subject ?? "") \(body ?? "")")
         case .webhook?:
-            status = "sent"
-            reason = "queued for the webhook"
+            status = .queued
+            reason = "waiting for delivery"
         }
         try db.cachedStatement(
             sql: """
@@ -248,13 +249,12 @@ public final class RunWorker: Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(
-            arguments: [messageId, workspace, runId, recipient, channelName, channel?.kind.typeName, name, subject, body, status, ms, ms,
-                        status == "sent" ? ms : nil])
-        if status == "delivered" {
-            try db.cachedStatement(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, 'sent', NULL, ?)").execute(arguments: [messageId, ms])
-        }
-        try db.cachedStatement(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, ?, ?, ?)").execute(arguments: [messageId, status, reason, ms])
-        return "message \(messageId) \(status)" + (reason.map { ": \($0)" } ?? "")
+            arguments: [messageId, workspace, runId, recipient, channelName, channel?.kind.typeName, name, subject, body, status.rawValue, ms, ms,
+                        status == .queued ? ms : nil])
+        try db.cachedStatement(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [messageId, status.rawValue, reason, ms])
+        metrics.message(channel: channel?.kind.typeName ?? "none", status: status)
+        return "message \(messageId) \(status.rawValue)" + (reason.map { ": \($0)" } ?? "")
     }
 
     /// What `TemplateRenderer.render` gives, with the template parsed only the first time.

@@ -19,8 +19,8 @@ public struct MessageRecord: Sendable, Hashable {
     public let subject: String?
     /// Rendered body.
     public let body: String?
-    /// Current status: sent, retrying, delivered, undeliverable, unroutable.
-    public let status: String
+    /// Current status.
+    public let status: MessageStatus
     /// When it was created.
     public let createdAt: Timestamp
     /// When the recipient read it (inbox messages).
@@ -29,10 +29,10 @@ public struct MessageRecord: Sendable, Hashable {
     public let history: [MessageStatusEntry]
 }
 
-/// One status a message went through.
+/// One status a message went through (`queued` again after a failed attempt, with why).
 public struct MessageStatusEntry: Sendable, Hashable {
-    /// sent, retrying, delivered, undeliverable, unroutable.
-    public let status: String
+    /// The status.
+    public let status: MessageStatus
     /// Why, in words.
     public let reason: String?
     /// When.
@@ -42,7 +42,7 @@ public struct MessageStatusEntry: Sendable, Hashable {
 /// Which messages to list. Pages run newest first: pass the last message's id as ``before``.
 public struct MessageQuery: Sendable, Hashable {
     /// Current status.
-    public var status: String?
+    public var status: MessageStatus?
     /// Channel name.
     public var channel: String?
     /// Recipient profile id.
@@ -53,7 +53,7 @@ public struct MessageQuery: Sendable, Hashable {
     public var limit: Int
 
     /// A query; without arguments, the 50 most recent messages.
-    public init(status: String? = nil, channel: String? = nil, recipient: String? = nil, before: String? = nil, limit: Int = 50) {
+    public init(status: MessageStatus? = nil, channel: String? = nil, recipient: String? = nil, before: String? = nil, limit: Int = 50) {
         self.status = status
         self.channel = channel
         self.recipient = recipient
@@ -78,7 +78,7 @@ extension HeraldStore {
     public func messages(workspace: String, matching query: MessageQuery) async throws -> [MessageRecord] {
         var sql = "SELECT rowid, * FROM message WHERE workspaceId = ?"
         var arguments: StatementArguments = [workspace]
-        for (column, value) in [("status", query.status), ("channel", query.channel), ("recipient", query.recipient)] {
+        for (column, value) in [("status", query.status?.rawValue), ("channel", query.channel), ("recipient", query.recipient)] {
             guard let value else { continue }
             sql += " AND \(column) = ?"
             arguments += [value]
@@ -151,10 +151,10 @@ extension HeraldStore {
             let readAt: Int64? = row["readAt"]
             return MessageRecord(
                 id: id, runId: row["runId"], recipient: row["recipient"], channel: row["channel"], channelType: row["channelType"],
-                template: row["template"], subject: row["subject"], body: row["body"], status: row["status"],
+                template: row["template"], subject: row["subject"], body: row["body"], status: MessageStatus(rawValue: row["status"]) ?? .queued,
                 createdAt: Timestamp(millisecondsSince1970: row["createdAt"]), readAt: readAt.map(Timestamp.init(millisecondsSince1970:)),
                 history: try Row.fetchAll(history, arguments: [id]).map {
-                    MessageStatusEntry(status: $0["status"], reason: $0["reason"], at: Timestamp(millisecondsSince1970: $0["at"]))
+                    MessageStatusEntry(status: MessageStatus(rawValue: $0["status"]) ?? .queued, reason: $0["reason"], at: Timestamp(millisecondsSince1970: $0["at"]))
                 })
         }
     }

@@ -255,6 +255,18 @@ extension HeraldStore {
             // Pages of unmapped names, most recent first, read in index order.
             try db.create(index: "eventName_recent", on: "eventName", columns: ["workspaceId", "lastSeenAt", "name"])
         }
+        migrator.registerMigration("v14: Courier's message statuses, delivery leases, the attempt of each status") { db in
+            // `sent` used to mean "waiting for the webhook" and `delivered` "the channel took
+            // it"; they are now `queued` and `sent` (`delivered` is the provider's confirmation).
+            for table in ["message", "messageStatus"] {
+                try db.execute(sql: """
+                    UPDATE \(table) SET status = CASE status WHEN 'sent' THEN 'queued' WHEN 'retrying' THEN 'queued' WHEN 'delivered' THEN 'sent' END
+                    WHERE status IN ('sent', 'retrying', 'delivered')
+                    """)
+            }
+            try db.alter(table: "message") { t in t.add(column: "leaseUntil", .integer) }
+            try db.alter(table: "messageStatus") { t in t.add(column: "attempt", .integer) }
+        }
         return migrator
     }
 

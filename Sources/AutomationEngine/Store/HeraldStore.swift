@@ -11,6 +11,8 @@ public struct HeraldStore: Sendable {
     public let writer: any DatabaseWriter
     /// The database file, or nil for an in-memory store.
     public let path: String?
+    /// Applied configurations, parsed once per version.
+    let configurations = ConfigurationCache()
 
     /// Opens (creating when needed) the database at `path` and migrates it.
     ///

@@ -84,12 +84,12 @@ extension MessageRecord {
         object.set("template", template)
         object.set("subject", subject)
         object.set("body", body)
-        object.set("status", status)
+        object.set("status", status.rawValue)
         object.set("createdAt", createdAt)
         if channelType == "inbox" { object.set("readAt", readAt) }
         object["history"] = .array(history.map { entry in
             var item = JSONObject()
-            item.set("status", entry.status)
+            item.set("status", entry.status.rawValue)
             item.set("reason", entry.reason)
             item.set("at", entry.at)
             return .object(item)

@@ -9,7 +9,7 @@ import SegmentSpec
 /// - `GET /api/inbox/{userId}`: a user's inbox messages, newest first, paged with `cursor`, with the unread count;
 /// - `POST /api/inbox/{userId}/{messageId}/read`: mark one read.
 struct MessagesController<Context: RequestContext>: Sendable {
-    static var statuses: [String] { ["sent", "retrying", "delivered", "undeliverable", "unroutable"] }
+    static var statuses: [String] { MessageStatus.allCases.map(\.rawValue) }
     let store: HeraldStore
     let authenticator: AdminAuthenticator
 
@@ -63,7 +63,7 @@ struct MessagesController<Context: RequestContext>: Sendable {
             throw HeraldHTTPError.badRequest("`cursor` \"\(cursor)\" is not a message of this workspace; use the `nextCursor` of a previous page")
         }
         let page = try await store.messages(workspace: identity.workspaceId, matching: MessageQuery(
-            status: try parameters.oneOf("status", Self.statuses), channel: parameters.text("channel"), recipient: recipient,
+            status: try parameters.oneOf("status", Self.statuses).flatMap(MessageStatus.init(rawValue:)), channel: parameters.text("channel"), recipient: recipient,
             before: parameters.text("cursor"), limit: limit + 1))
         let shown = page.prefix(limit)
         return JSONResponse.make(body: [

@@ -115,7 +115,7 @@ struct WebConfigurationController<Context: RequestContext>: Sendable {
             [
                 "automation": run.automation, "recipient": run.recipient, "endState": run.endState,
                 "steps": run.steps.map { ["outcome": $0.outcome] },
-                "messages": run.messages.map { ["template": $0.template, "channel": $0.channel ?? "no channel", "status": $0.status, "subject": $0.subject ?? "", "body": $0.body ?? ""] },
+                "messages": run.messages.map { ["template": $0.template, "channel": $0.channel ?? "no channel", "status": $0.status.rawValue, "subject": $0.subject ?? "", "body": $0.body ?? ""] },
             ]
         }
         return context

@@ -85,9 +85,9 @@ struct WebRunsController<Context: RequestContext>: Sendable {
         [
             "id": message.id, "runId": String(message.runId), "template": message.template, "recipient": message.recipient,
             "channel": message.channel ?? "none", "channelType": message.channelType ?? "—", "subject": message.subject ?? "",
-            "body": message.body ?? "", "status": message.status, "createdAt": message.createdAt.iso8601,
+            "body": message.body ?? "", "status": message.status.rawValue, "createdAt": message.createdAt.iso8601,
             "history": message.history.map { entry -> [String: Any] in
-                var item: [String: Any] = ["at": entry.at.iso8601, "status": entry.status]
+                var item: [String: Any] = ["at": entry.at.iso8601, "status": entry.status.rawValue]
                 if let reason = entry.reason { item["reason"] = reason }
                 return item
             },

@@ -33,7 +33,7 @@ struct ManagementRunsTests {
 
             let confirm = try #require(try await herald.api("/api/runs?automation=confirm")["runs"]?[0]?["id"]).encodedString()
             let detail = try await herald.api("/api/runs/\(confirm)")
-            #expect(detail["steps"]?.arrayValue?.map { $0["outcome"]?.stringValue?.components(separatedBy: ":").first } == ["message run-\(confirm)-step-0 delivered", "completed"])
+            #expect(detail["steps"]?.arrayValue?.map { $0["outcome"]?.stringValue?.components(separatedBy: ":").first } == ["message run-\(confirm)-step-0 sent", "completed"])
             #expect(detail["messages"]?[0]?["subject"] == "Order o-1 confirmed")
 
             let u1Run = try #require(pending[1]["id"]).encodedString()
@@ -71,13 +71,13 @@ struct ManagementRunsTests {
             #expect(try await AutomationEndToEndTests.eventually { try await herald.api("/api/messages")["messages"]?.arrayValue?.count == 3 })
             let mine = try await herald.api("/api/messages?userId=anon-1")["messages"]?.arrayValue ?? []
             #expect(mine.map { $0["subject"] } == ["Order o-2 confirmed", "Order o-1 confirmed"])
-            #expect(try await herald.api("/api/messages?status=delivered&channel=inbox")["messages"]?.arrayValue?.count == 3)
+            #expect(try await herald.api("/api/messages?status=sent&channel=inbox")["messages"]?.arrayValue?.count == 3)
             #expect(try await herald.api("/api/messages?status=undeliverable")["messages"] == [])
             #expect(try await herald.get("/api/messages?status=lost", auth: .bearer(herald.adminKey)).status == 400)
             #expect(try await herald.get("/api/messages?cursor=run-999-step-0", auth: .bearer(herald.adminKey)).status == 400)
             let id = try #require(mine[0]["id"]?.stringValue)
             let message = try await herald.api("/api/messages/\(id)")
-            #expect(message["history"]?.arrayValue?.map { $0["status"] } == ["sent", "delivered"])
+            #expect(message["history"]?.arrayValue?.map { $0["status"] } == ["sent"])
             #expect(message["body"] == "Thanks Ada, 7 received.")
 
             let inbox = try await herald.api("/api/inbox/u-1")
@@ -121,7 +121,7 @@ struct ManagementRunsTests {
             let real = try #require(try await herald.store.messages(workspace: "default").first)
             #expect(real.subject == plannedMessage["subject"]?.stringValue)
             #expect(real.body == plannedMessage["body"]?.stringValue)
-            #expect(real.status == plannedMessage["status"]?.stringValue)
+            #expect(real.status.rawValue == plannedMessage["status"]?.stringValue)
             #expect(try await herald.store.runs(workspace: "default").map(\.automation) == ["confirm"])
 
             // A delay is simulated, not waited for; a draft configuration is evaluated instead of the applied one.

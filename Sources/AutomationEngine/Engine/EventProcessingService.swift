@@ -1,14 +1,14 @@
 public import Logging
 public import ServiceLifecycle
 
-/// Runs the engine in the background of the server: processes new events, executes due
-/// run steps and delivers webhook messages, then sleeps briefly when there is nothing to do.
-/// Ingest never waits for it; on graceful shutdown it finishes the step in hand and returns.
-public struct AutomationService: Service {
+/// Runs the ``EventProcessor`` in the background of the server: follows the event log behind
+/// ingest, then sleeps briefly when it has caught up. Ingest never waits for it; on graceful
+/// shutdown it finishes the transaction in hand and returns.
+public struct EventProcessingService: Service {
     private let processor: EventProcessor
-    private let worker: RunWorker
-    private let deliverer: WebhookDeliverer
+    private let backlog: EngineBacklog?
     private let idleInterval: Duration
+    private let metrics: EngineMetrics
     private let logger: Logger
 
     /// Events per engine transaction when it keeps up, and at most when it is behind. While
@@ -20,33 +20,37 @@ public struct AutomationService: Service {
     static let smallestBatch = 64
     static let largestBatch = 2_000
 
-    /// - Parameter idleInterval: the pause after a round that found nothing to do.
-    public init(processor: EventProcessor, worker: RunWorker, deliverer: WebhookDeliverer, idleInterval: Duration = .milliseconds(100), logger: Logger) {
+    /// - Parameters:
+    ///   - backlog: the writer's flow control, read for the engine-lag metric.
+    ///   - idleInterval: the pause after a pass that found nothing to do.
+    public init(
+        processor: EventProcessor, backlog: EngineBacklog? = nil, idleInterval: Duration = .milliseconds(100), metrics: EngineMetrics = EngineMetrics(),
+        logger: Logger
+    ) {
         self.processor = processor
-        self.worker = worker
-        self.deliverer = deliverer
+        self.backlog = backlog
         self.idleInterval = idleInterval
+        self.metrics = metrics
         self.logger = logger
     }
 
-    /// Runs rounds of the engine until graceful shutdown or cancellation.
+    /// Processes events until graceful shutdown or cancellation.
     public func run() async throws {
-        var processLimit = Self.smallestBatch
+        var limit = Self.smallestBatch
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             var busy = false
             do {
                 // Small transactions: ingest commits interleave with the engine's instead of queueing behind them.
                 // While the engine is behind (every pass fills its batch) the batch doubles, up to
                 // `largestBatch`, so it gets its share of the single writer under sustained ingest.
-                let processed = try await processor.processPending(limit: processLimit)
-                processLimit = processed == processLimit ? min(processLimit * 2, Self.largestBatch) : Self.smallestBatch
+                let processed = try await processor.processPending(limit: limit)
+                limit = processed == limit ? min(limit * 2, Self.largestBatch) : Self.smallestBatch
                 busy = processed > 0
-                busy = try await worker.executeDue() > 0 || busy
-                busy = try await deliverer.deliverDue() > 0 || busy
+                if let lag = backlog?.lag { metrics.engineLag(events: Int(lag)) }
             } catch is CancellationError where Task.isCancelled {
                 break  // shutting down: a pass cut short is not a failure
             } catch {
-                logger.error("automation pass failed; will retry", metadata: ["error": "\(error)"])
+                logger.error("event processing pass failed; will retry", metadata: ["error": "\(error)"])
             }
             if !busy { try? await cancelWhenGracefulShutdown { try await Task.sleep(for: idleInterval) } }
         }
