@@ -46,8 +46,9 @@ final class Receiver: Sendable {
         self.port = port
     }
 
+    /// SIGKILL: a hanging receiver's graceful shutdown would wait for its held requests.
     func stop() {
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 }
@@ -55,6 +56,11 @@ final class Receiver: Sendable {
 enum BenchmarkError: Error {
     case receiverDidNotStart(String)
     case notAllSent(Int)
+}
+
+/// Prints a line at once (stdout is block-buffered when piped).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 func median(_ values: [Double]) -> Double {
@@ -155,23 +161,23 @@ let scenarios = [
     Scenario(name: "concurrent, one endpoint hanging (40 messages)", maximumInFlight: DeliveryService.Options().maximumInFlight, withHanging: true, messages: messageCount),
 ]
 var rates: [String: [Double]] = [:]
-print("Delivery benchmark: \(messageCount) messages per round, receiver answers in \(receiverDelay) ms, \(repetitions) rounds")
+say("Delivery benchmark: \(messageCount) messages per round, receiver answers in \(receiverDelay) ms, \(repetitions) rounds")
 for round in 0..<repetitions {
     for scenario in (round % 2 == 0 ? scenarios : scenarios.reversed()) {
         let rate = try await measure(scenario, healthy: healthy, hanging: hanging, logger: logger)
         rates[scenario.name, default: []].append(rate)
-        print("  round \(round + 1): \(scenario.name): \(Int(rate)) deliveries/s")
+        say("  round \(round + 1): \(scenario.name): \(Int(rate)) deliveries/s")
     }
 }
-print("")
-print("| scenario | deliveries/s (median of \(repetitions)) | vs serial |")
-print("|---|---|---|")
+say("")
+say("| scenario | deliveries/s (median of \(repetitions)) | vs serial |")
+say("|---|---|---|")
 let serial = median(rates[scenarios[0].name] ?? [])
 for scenario in scenarios {
     let rate = median(rates[scenario.name] ?? [])
-    print("| \(scenario.name) | \(Int(rate)) | \(String(format: "%.1f", rate / serial))x |")
+    say("| \(scenario.name) | \(Int(rate)) | \(String(format: "%.1f", rate / serial))x |")
 }
 let concurrent = median(rates[scenarios[1].name] ?? [])
 let withHanging = median(rates[scenarios[2].name] ?? [])
-print("")
-print("With one endpoint hanging: \(String(format: "%.1f", withHanging / concurrent * 100))% of the rate without it (target: within 10%).")
+say("")
+say("With one endpoint hanging: \(String(format: "%.1f", withHanging / concurrent * 100))% of the rate without it (target: within 10%).")

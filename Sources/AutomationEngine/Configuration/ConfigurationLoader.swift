@@ -39,7 +39,7 @@ struct ConfigurationReader {
     /// Longest webhook timeout: a receiver that needs longer should answer at once and work later.
     static let maximumTimeout: Duration = ChannelSettings.maximumTimeout
     /// Most deliveries a channel may have in flight (the delivery service's total is 256).
-    static let maximumConcurrency = 256
+    static let maximumConcurrency = ChannelSettings.maximumConcurrency
 
     init(secrets: SecretEnvironment, requireSecrets: Bool) {
         self.secrets = secrets

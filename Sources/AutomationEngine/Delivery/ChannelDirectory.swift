@@ -6,6 +6,8 @@ public struct ChannelSettings: Sendable, Hashable {
     public static let maximumTimeout: Duration = .seconds(60)
     /// Attempts in flight to the channel unless it sets `concurrency:`.
     public static let defaultConcurrency = 16
+    /// The most a channel's `concurrency:` may allow.
+    public static let maximumConcurrency = 256
 
     /// The channel's type, for metrics (`webhook`).
     public let type: String

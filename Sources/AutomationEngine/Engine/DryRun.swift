@@ -33,7 +33,8 @@ public struct DryRun: Sendable {
         }
         let time = now()
         let ingest = IngestEvent(event: event, raw: Array(JSONValue.object(object).encodedString().utf8), workspaceId: workspace, receivedAt: time)
-        // Fresh engine parts: their configuration caches must never see a draft.
+        // A configuration cache of its own: the server's must never see a draft.
+        let store = self.store.withPrivateConfigurationCache()
         let processor = EventProcessor(store: store, now: { time })
         let worker = RunWorker(store: store, logger: Logger(label: "herald.dry-run", factory: { _ in SwiftLogNoOpLogHandler() }), now: { time })
         return try await store.writer.writeWithoutTransaction { db in

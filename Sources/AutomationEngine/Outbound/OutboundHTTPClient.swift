@@ -186,6 +186,10 @@ public final class OutboundHTTPClient: Service, Sendable {
 
     private static func makeClient(_ key: ClientKey) -> HTTPClient {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        // The delivery service bounds requests per endpoint itself (a channel's `concurrency:`,
+        // up to 256); AsyncHTTPClient's own default of 8 connections per host would cap a
+        // receiver answering in 20 ms at 400 requests/s.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = ChannelSettings.maximumConcurrency
         if case .pinned(let host, let address) = key {
             configuration.dnsOverride = [host: address.description]
         }

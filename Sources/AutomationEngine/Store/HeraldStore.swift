@@ -12,7 +12,7 @@ public struct HeraldStore: Sendable {
     /// The database file, or nil for an in-memory store.
     public let path: String?
     /// Applied configurations, parsed once per version.
-    let configurations = ConfigurationCache()
+    let configurations: ConfigurationCache
 
     /// Opens (creating when needed) the database at `path` and migrates it.
     ///
@@ -44,9 +44,17 @@ public struct HeraldStore: Sendable {
         return store
     }
 
-    init(writer: any DatabaseWriter, path: String?) {
+    init(writer: any DatabaseWriter, path: String?, configurations: ConfigurationCache = ConfigurationCache()) {
         self.writer = writer
         self.path = path
+        self.configurations = configurations
+    }
+
+    /// The same database with a configuration cache of its own: a dry run stores its draft
+    /// as the next version inside a transaction it rolls back, and the real next version
+    /// must never be read from a cache that saw the draft.
+    func withPrivateConfigurationCache() -> HeraldStore {
+        HeraldStore(writer: writer, path: path, configurations: ConfigurationCache())
     }
 
     /// True when the database answers a trivial query (for `/health`).
