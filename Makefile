@@ -2,7 +2,7 @@
 SWIFT ?= swift
 ARGS ?=
 
-.PHONY: deps build run test bench bench-spec bench-engine clean
+.PHONY: deps build run test bench bench-spec bench-engine bench-delivery clean
 
 deps:
 	@scripts/install-deps.sh
@@ -28,8 +28,14 @@ bench-engine: deps
 	$(SWIFT) build -c release --product EngineBenchmark
 	.build/release/EngineBenchmark
 
+# Webhook delivery to a receiver answering in 20 ms (Benchmarks/SlowReceiver, its own process).
+bench-delivery: deps
+	$(SWIFT) build -c release --product SlowReceiver
+	$(SWIFT) build -c release --product DeliveryBenchmark
+	.build/release/DeliveryBenchmark
+
 # Load benchmarks with wrk; see BENCHMARKS.md for the figures and the machine.
-bench: bench-spec bench-engine
+bench: bench-spec bench-engine bench-delivery
 	Benchmarks/load/bench.sh
 
 clean:

@@ -1,3 +1,4 @@
+import AutomationEngine
 import Foundation
 import NIOHTTP1
 import SegmentSpec

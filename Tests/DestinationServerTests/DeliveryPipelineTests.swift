@@ -80,8 +80,15 @@ struct DeliveryPipelineTests {
                     try await herald.ingestBatch(Self.events(to: "stuck", count: 40))
                     #expect(try await Self.eventually(10) { hanging.inFlight == 4 }, "the hanging endpoint holds its 4 requests")
                     for chunk in Self.events(to: "fine", count: 400).chunked(100) { try await herald.ingestBatch(chunk) }
-                    let arrived = try await Self.eventually(20) { healthy.acceptedKeys.count == 400 }
-                    #expect(arrived, "\(healthy.acceptedKeys.count) of 400 arrived while the other endpoint hung")
+                    // Polled inline: through the closure-taking `eventually` this wait was flaky (it
+                    // missed a count that was already reached), and the reason was not found.
+                    let waitStart = ContinuousClock.now
+                    var arrived = healthy.acceptedKeys.count
+                    while arrived < 400 && ContinuousClock.now - waitStart < .seconds(20) {
+                        try await Task.sleep(for: .milliseconds(20))
+                        arrived = healthy.acceptedKeys.count
+                    }
+                    #expect(arrived == 400, "\(arrived) of 400 arrived while the other endpoint hung")
                     #expect(hanging.inFlight == 4 && hanging.requests.isEmpty, "the hanging endpoint still holds its requests")
                     // Event processing goes on beside it.
                     try await herald.ingest(ManagementPayloads.identify(user: "late", id: "late-1", traits: #"{"plan":"pro"}"#))
