@@ -78,7 +78,7 @@ func startEngine(_ store: HeraldStore, handoff: ParsedEventHandoff? = nil, backl
     var logger = Logger(label: "herald.bench")
     logger.logLevel = .warning
     let processing = EventProcessingService(processor: EventProcessor(store: store, handoff: handoff, backlog: backlog), backlog: backlog, logger: logger)
-    let steps = StepWorkerService(worker: RunWorker(store: store, logger: logger), logger: logger)
+    let steps = StepWorkerService(worker: RunWorker(store: store, logger: logger), store: store, logger: logger)
     // Its configurations have no webhook channel, so the outbound client never makes an
     // HTTP client, and there is none to shut down.
     let delivery = DeliveryService(store: store, channels: .standard(outbound: OutboundHTTPClient(policy: OutboundDestinationPolicy(), logger: logger)), logger: logger)

@@ -38,7 +38,7 @@ public func buildApplication(
         processor: EventProcessor(
             store: store, cancellationTTL: configuration.cancellationTTL, handoff: handoff, backlog: backlog, metrics: engineMetrics),
         backlog: backlog, metrics: engineMetrics, logger: logger)
-    let steps = StepWorkerService(worker: RunWorker(store: store, metrics: engineMetrics, logger: logger), logger: logger)
+    let steps = StepWorkerService(worker: RunWorker(store: store, metrics: engineMetrics, logger: logger), store: store, logger: logger)
     var deliveryOptions = DeliveryService.Options()
     deliveryOptions.lease = configuration.deliveryLease
     let delivery = DeliveryService(

@@ -63,6 +63,10 @@ struct DeliveryPipelineTests {
                 #expect(receiver.maximumInFlight > 1, "deliveries were serial")
                 #expect(receiver.maximumInFlight <= 8, "the channel allows 8 at once, \(receiver.maximumInFlight) were in flight")
                 #expect(try await Self.eventually(5) { try await Self.statuses(herald.store) == [.sent: 120] })
+                let metrics = try await herald.get("/metrics").body
+                #expect(metrics.contains(#"herald_messages_total{channel="webhook",status="sent"} 120"#), "\(metrics.prefix(2_000))")
+                #expect(metrics.contains("herald_delivery_duration_seconds"))
+                #expect(metrics.contains(#"herald_runs_total{automation="a-fast",state="pending"} 120"#))
             }
         }
     }

@@ -40,6 +40,12 @@ public struct TextTemplate: Sendable {
         template.render(JSONValue.object(scope).mustacheContext)
     }
 
+    /// The same over a scope already converted with `mustacheContext`, for several templates
+    /// rendered over one scope (a message's subject and body).
+    func render(mustacheContext: Any) -> String {
+        template.render(mustacheContext)
+    }
+
     /// Counts section nesting the way swift-mustache reads tags, delimiter changes
     /// (`{{=<% %>=}}`) included, without recursion.
     static func checkNesting(_ text: String) throws(TemplateSyntaxError) {

@@ -111,7 +111,10 @@ public final class DeliveryService: Service, Sendable {
         let time = now().millisecondsSince1970
         let handBack = unfinished.filter { id in !finished.contains { $0.id == id } }.map { DeliveryRecord(id: $0, attempt: 0, change: .postpone(at: time)) }
         do {
-            _ = try await store.recordAndClaim(finished + handBack, now: time, limit: 0, excluding: [], leaseUntil: time)
+            // In a task of its own: when the service was cancelled rather than shut down
+            // gracefully, this last write must still happen.
+            let store = store
+            _ = try await Task { try await store.recordAndClaim(finished + handBack, now: time, limit: 0, excluding: [], leaseUntil: time) }.value
         } catch {
             logger.error("could not record the last deliveries; they will be attempted again", metadata: ["error": "\(error)"])
         }

@@ -218,8 +218,9 @@ public final class RunWorker: Sendable {
         let template = configuration?.templates.first { $0.name == name }
         let channelName = channelOverride ?? template?.channel
         let channel = configuration?.channels.first { $0.name == channelName }
-        let subject = template?.subject.flatMap { render($0, scope: scope) }
-        let body = template.flatMap { render($0.body, scope: scope) }
+        let context = JSONValue.object(scope).mustacheContext
+        let subject = template?.subject.flatMap { render($0, context: context) }
+        let body = template.flatMap { render($0.body, context: context) }
         var status: MessageStatus
         var reason: String?
         switch channel?.kind {
@@ -258,7 +259,7 @@ public final class RunWorker: Sendable {
     }
 
     /// What `TemplateRenderer.render` gives, with the template parsed only the first time.
-    private func render(_ text: String, scope: JSONObject) -> String? {
+    private func render(_ text: String, context: Any) -> String? {
         let parsed = parsedTemplates.withLock { cache -> TextTemplate? in
             if let known = cache[text] { return known }
             if cache.count >= 10_000 { cache.removeAll() }  // templates of many configuration versions
@@ -266,7 +267,7 @@ public final class RunWorker: Sendable {
             cache[text] = .some(parsed)
             return parsed
         }
-        return parsed?.render(scope)
+        return parsed?.render(mustacheContext: context)
     }
 
     /// Renders every string of `patch` as a template (`"{{data.order_id}}"`).

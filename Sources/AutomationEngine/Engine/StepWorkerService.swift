@@ -1,4 +1,6 @@
+import Foundation
 public import Logging
+import SegmentSpec
 public import ServiceLifecycle
 
 /// Runs the ``RunWorker`` in the background of the server: executes due steps of pending
@@ -6,12 +8,16 @@ public import ServiceLifecycle
 /// hand (a transaction) and returns; a restart resumes every run where it stopped.
 public struct StepWorkerService: Service {
     private let worker: RunWorker
+    private let store: HeraldStore
     private let idleInterval: Duration
     private let logger: Logger
 
-    /// - Parameter idleInterval: the pause after a round that found no step due.
-    public init(worker: RunWorker, idleInterval: Duration = .milliseconds(100), logger: Logger) {
+    /// - Parameter idleInterval: the longest pause after a round that found no step due: the
+    ///   worker sleeps until the next pending step is due, or this long, whichever is sooner
+    ///   (runs that events start are due at once, and are found within this pause).
+    public init(worker: RunWorker, store: HeraldStore, idleInterval: Duration = .milliseconds(20), logger: Logger) {
         self.worker = worker
+        self.store = store
         self.idleInterval = idleInterval
         self.logger = logger
     }
@@ -27,7 +33,15 @@ public struct StepWorkerService: Service {
             } catch {
                 logger.error("step worker round failed; will retry", metadata: ["error": "\(error)"])
             }
-            if !busy { try? await cancelWhenGracefulShutdown { try await Task.sleep(for: idleInterval) } }
+            guard !busy else { continue }
+            // A fixed pause would make every step up to a pause late; sleep to the next due time.
+            var pause = idleInterval
+            if let next = try? await store.nextStepDue() {
+                let wait = Duration.milliseconds(next.millisecondsSince1970 - Timestamp(Date()).millisecondsSince1970)
+                pause = min(pause, max(.milliseconds(1), wait))
+            }
+            let sleep = pause
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: sleep) }
         }
     }
 }

@@ -168,3 +168,13 @@ extension HeraldStore {
         return (ids, Timestamp(millisecondsSince1970: until))
     }
 }
+
+extension HeraldStore {
+    /// When the earliest pending step is due, or nil when no run is pending.
+    public func nextStepDue() async throws -> Timestamp? {
+        try await writer.read { db in
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(dueAt) FROM run WHERE state = 'pending'"))
+                .map(Timestamp.init(millisecondsSince1970:))
+        }
+    }
+}

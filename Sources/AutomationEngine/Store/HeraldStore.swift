@@ -1,4 +1,4 @@
-public import GRDB
+package import GRDB
 import Foundation
 
 /// Herald's database: one SQLite file (WAL, `synchronous=FULL`) holding workspaces, API keys,
@@ -7,8 +7,10 @@ import Foundation
 /// Every read and write goes through an intent-named method of this type (see the
 /// `HeraldStore+*.swift` extensions); nothing else writes SQL.
 public struct HeraldStore: Sendable {
-    /// The connection pool (a `DatabasePool` on disk, a `DatabaseQueue` in memory).
-    public let writer: any DatabaseWriter
+    /// The connection pool (a `DatabasePool` on disk, a `DatabaseQueue` in memory). Package
+    /// access: tests and benchmarks of this package may reach the database; GRDB is not part
+    /// of Herald's public API.
+    package let writer: any DatabaseWriter
     /// The database file, or nil for an in-memory store.
     public let path: String?
     /// Applied configurations, parsed once per version.
