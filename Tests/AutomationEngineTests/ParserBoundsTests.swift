@@ -48,6 +48,15 @@ struct ParserBoundsTests {
         }
     }
 
+    @Test("a delimiter change the scanner cannot follow exactly is refused, so nesting cannot hide behind it", arguments: [
+        "{{=x=}} y=}}" + String(repeating: "x=}}#a y", count: 40),
+        "{{=é è=}}" + String(repeating: "é#a è", count: 40),
+        "{{=<%=}}",
+    ])
+    func unreadableDelimiterChanges(text: String) {
+        #expect(throws: TemplateSyntaxError.self) { try TextTemplate(text) }
+    }
+
     @Test("a template error names the problem in words, at its line and column")
     func templateErrorsInWords() {
         #expect(throws: TemplateSyntaxError(reason: "a section `{{#…}}` or `{{^…}}` is never closed with `{{/…}}`", line: 2, column: 9)) {

@@ -132,6 +132,7 @@ struct ConfigurationAttackTests {
         ("YAML nested 100,000 levels", "yaml-depth", "nests deeper than 32 levels"),
         ("a 554-byte alias bomb of seven levels", "aliases-7", "once its YAML aliases (*name) are expanded"),
         ("an alias bomb of twelve levels", "aliases-12", "once its YAML aliases (*name) are expanded"),
+        ("a 100 KB scalar repeated by 1,000 aliases (few values, 100 MB)", "alias-bytes", "MB of text once its YAML aliases (*name) are expanded"),
         ("a 300 KB configuration", "size", "the limit is 256 KB"),
         ("a webhook timeout of 100 years", "timeout", "`timeout` must be a duration from `1s` to `60s`"),
     ])
@@ -192,6 +193,10 @@ struct ConfigurationAttackTests {
             }
             let nested = lines.map { "          " + $0 }.joined(separator: "\n")
             return "automations:\n  a:\n    steps:\n      - update-profile:\n\(nested)\n"
+        case "alias-bytes":
+            let big = String(repeating: "x", count: 100_000)
+            let aliases = Array(repeating: "*big", count: 1_000).joined(separator: ", ")
+            return "automations:\n  a:\n    steps:\n      - update-profile:\n          big: &big \"\(big)\"\n          t: [\(aliases)]\n"
         case "size":
             let templates = (0..<3_000).map { "  t\($0): { body: \"\(String(repeating: "x", count: 80))\" }" }.joined(separator: "\n")
             return "templates:\n" + templates + "\n"

@@ -21,6 +21,9 @@ public enum ConfigurationBounds {
     /// Most values (scalars, mappings, sequences) the document may stand for once every
     /// alias is expanded.
     public static let maximumExpandedValues = 50_000
+    /// Most bytes of scalar text the document may stand for once every alias is expanded
+    /// (one 100 KB scalar repeated by 40,000 aliases is few values and 4 GB).
+    public static let maximumExpandedBytes = 4 * 1024 * 1024
 
     /// The first limit `yaml` breaks, or nil. A document libyaml cannot read is left to Yams,
     /// whose error messages say more.
@@ -57,27 +60,36 @@ public enum ConfigurationBounds {
 
     /// Running totals over the events of one document.
     private struct Measure {
-        /// Open collections: their anchor and the values they stand for so far.
-        var open: [(anchor: String?, values: Int)] = []
-        /// Values each anchor stands for, expanded.
-        var anchored: [String: Int] = [:]
-        var total = 0
+        /// Values and scalar bytes something stands for, expanded.
+        struct Size {
+            var values = 0
+            var bytes = 0
+        }
+
+        /// Open collections: their anchor and what they stand for so far.
+        var open: [(anchor: String?, size: Size)] = []
+        /// What each anchor stands for, expanded.
+        var anchored: [String: Size] = [:]
+        var total = Size()
 
         mutating func read(_ event: yaml_event_t) -> String? {
             switch event.type {
             case YAML_SCALAR_EVENT:
-                return add(1, anchor: Self.text(event.data.scalar.anchor))
+                return add(Size(values: 1, bytes: Int(event.data.scalar.length)), anchor: Self.text(event.data.scalar.anchor))
             case YAML_ALIAS_EVENT:
                 let name = Self.text(event.data.alias.anchor) ?? ""
-                return add(anchored[name] ?? 1, anchor: nil)
+                return add(anchored[name] ?? Size(values: 1, bytes: 0), anchor: nil)
             case YAML_SEQUENCE_START_EVENT:
                 return start(anchor: Self.text(event.data.sequence_start.anchor))
             case YAML_MAPPING_START_EVENT:
                 return start(anchor: Self.text(event.data.mapping_start.anchor))
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                 guard let closed = open.popLast() else { return nil }
-                if let anchor = closed.anchor { anchored[anchor] = closed.values }
-                if !open.isEmpty { open[open.count - 1].values += closed.values }
+                if let anchor = closed.anchor { anchored[anchor] = closed.size }
+                if !open.isEmpty {
+                    open[open.count - 1].size.values += closed.size.values
+                    open[open.count - 1].size.bytes += closed.size.bytes
+                }
                 return nil
             default:
                 return nil
@@ -88,21 +100,30 @@ public enum ConfigurationBounds {
             guard open.count < ConfigurationBounds.maximumDepth else {
                 return "the configuration nests deeper than \(ConfigurationBounds.maximumDepth) levels"
             }
-            total += 1
-            open.append((anchor: anchor, values: 1))
+            total.values += 1
+            open.append((anchor: anchor, size: Size(values: 1, bytes: 0)))
             return checkTotal()
         }
 
-        mutating func add(_ values: Int, anchor: String?) -> String? {
-            total += values
-            if let anchor { anchored[anchor] = values }
-            if !open.isEmpty { open[open.count - 1].values += values }
+        mutating func add(_ size: Size, anchor: String?) -> String? {
+            total.values += size.values
+            total.bytes += size.bytes
+            if let anchor { anchored[anchor] = size }
+            if !open.isEmpty {
+                open[open.count - 1].size.values += size.values
+                open[open.count - 1].size.bytes += size.bytes
+            }
             return checkTotal()
         }
 
         func checkTotal() -> String? {
-            guard total > ConfigurationBounds.maximumExpandedValues else { return nil }
-            return "the configuration stands for more than \(ConfigurationBounds.maximumExpandedValues) values once its YAML aliases (*name) are expanded"
+            if total.values > ConfigurationBounds.maximumExpandedValues {
+                return "the configuration stands for more than \(ConfigurationBounds.maximumExpandedValues) values once its YAML aliases (*name) are expanded"
+            }
+            if total.bytes > ConfigurationBounds.maximumExpandedBytes {
+                return "the configuration stands for more than \(ConfigurationBounds.maximumExpandedBytes / 1024 / 1024) MB of text once its YAML aliases (*name) are expanded"
+            }
+            return nil
         }
 
         static func text(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {

@@ -74,10 +74,16 @@ public struct TextTemplate: Sendable {
             index += open.count
             let sigil = index < scalars.count ? scalars[index] : " "
             if sigil == "=" {
-                // `{{=<% %>=}}`: the new delimiters hold until the next change.
-                guard let end = (index..<scalars.count).first(where: { scalars[$0] == "=" && $0 > index && matches(close, at: $0 + 1) }) else { return }
+                // `{{=<% %>=}}`: the new delimiters hold until the next change. Only a change
+                // this scanner reads exactly as swift-mustache does is accepted: two ASCII
+                // delimiters without `=` (a stray `=` or a non-ASCII letter, which Swift may
+                // match under another normalisation, would let it lose track of the sections).
+                let malformed = TemplateSyntaxError(
+                    reason: "a delimiter change must be `{{=<open> <close>=}}` with two ASCII delimiters without `=`",
+                    line: line, column: tagStart - lineStart + 1)
+                guard let end = (index + 1..<scalars.count).first(where: { scalars[$0] == "=" && matches(close, at: $0 + 1) }) else { throw malformed }
                 let parts = String(String.UnicodeScalarView(scalars[(index + 1)..<end])).split(whereSeparator: \.isWhitespace)
-                guard parts.count == 2 else { return }  // swift-mustache reports the bad tag itself
+                guard parts.count == 2, parts.allSatisfy({ part in part.unicodeScalars.allSatisfy { $0.isASCII && $0 != "=" } }) else { throw malformed }
                 open = Array(parts[0].unicodeScalars)
                 close = Array(parts[1].unicodeScalars)
                 index = end + 1 + close.count

@@ -59,9 +59,13 @@ struct CircuitBreaker: Sendable {
             state = failures + 1 >= Self.failureThreshold
                 ? .open(until: now + Self.initialCooldown.wholeMilliseconds, cooldown: Self.initialCooldown)
                 : .closed(failures: failures + 1)
-        case (.halfOpen(let cooldown), false), (.open(_, let cooldown), false):
+        case (.halfOpen(let cooldown), false):
             let next = min(cooldown * 2, Self.maximumCooldown)
             state = .open(until: now + next.wholeMilliseconds, cooldown: next)
+        case (.open, false):
+            // An attempt that was in flight when the breaker opened: the outage is already
+            // counted, and only a failed probe lengthens the cool-down.
+            break
         }
     }
 }

@@ -95,7 +95,7 @@ public final class DeliveryService: Service, Sendable {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
             }
             let deadline = ContinuousClock.now + options.shutdownGrace
-            while state.withLock({ $0.totalInFlight > 0 }) && ContinuousClock.now < deadline {
+            while state.withLock({ $0.totalInFlight > 0 }) && ContinuousClock.now < deadline && !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(10))
             }
             group.cancelAll()
@@ -157,11 +157,11 @@ public final class DeliveryService: Service, Sendable {
             do {
                 resolved = try await channels.channel(named: message.channel, workspace: message.workspace, version: claim.configVersion, store: store)
             } catch {
-                finish(message, endpoint: endpoint, outcome: .undeliverable("configuration version \(claim.configVersion) cannot be read: \(error)"), duration: .zero, channelType: "unknown")
+                refuse(message, reason: "configuration version \(claim.configVersion) cannot be read: \(error)")
                 continue
             }
             guard let resolved else {
-                finish(message, endpoint: endpoint, outcome: .undeliverable("channel `\(message.channel)` is not a delivery channel of configuration version \(claim.configVersion)"), duration: .zero, channelType: "unknown")
+                refuse(message, reason: "channel `\(message.channel)` is not a delivery channel of configuration version \(claim.configVersion)")
                 continue
             }
             // Claims can exceed what an endpoint takes (a claim is global) or meet a breaker
@@ -186,7 +186,8 @@ public final class DeliveryService: Service, Sendable {
             group.addTask {
                 let start = ContinuousClock.now
                 let outcome = await resolved.channel.deliver(message)
-                guard !Task.isCancelled else { return }  // shutting down: handed back, not recorded
+                // An outcome that came back is recorded even during shutdown (a 2xx handed back
+                // would be sent again); an attempt cut short is handed back by `run()`.
                 self.finish(message, endpoint: endpoint, outcome: outcome, duration: ContinuousClock.now - start, channelType: resolved.settings.type)
             }
         }
@@ -226,6 +227,14 @@ public final class DeliveryService: Service, Sendable {
             state.withLock { $0.finished.insert(contentsOf: records, at: 0) }  // written with the next claim
             throw error
         }
+    }
+
+    /// Records a claimed message that was never attempted as undeliverable: no counter or
+    /// breaker was touched for it, so none is here.
+    private func refuse(_ message: OutgoingMessage, reason: String) {
+        state.withLock { $0.finished.append(DeliveryRecord(id: message.id, attempt: message.attempt, change: .final(.undeliverable, reason: reason))) }
+        metrics.message(channel: "unknown", status: .undeliverable)
+        logger.notice("message undeliverable", metadata: ["message": "\(message.id)", "reason": "\(reason)"])
     }
 
     /// Turns an attempt's outcome into what is recorded, and updates its endpoint's breaker.

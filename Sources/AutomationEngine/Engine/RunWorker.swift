@@ -86,10 +86,10 @@ public final class RunWorker: Sendable {
 
     /// The configuration a run is pinned to; a version that no longer parses is logged once
     /// per attempt and treated as missing (the run fails with that reason).
-    private func configuration(workspace: String, version: Int, _ db: Database) -> HeraldConfiguration? {
+    private func configuration(workspace: String, version: Int, _ db: Database) throws -> HeraldConfiguration? {
         do {
             return try store.configuration(workspace: workspace, version: version, db)
-        } catch {
+        } catch let error as ConfigurationError {
             logger.error("configuration version cannot be read", metadata: ["workspace": "\(workspace)", "version": "\(version)", "error": "\(error)"])
             return nil
         }
@@ -110,7 +110,9 @@ public final class RunWorker: Sendable {
         func advance(dueAt: Int64? = nil) throws {
             try db.cachedStatement(sql: "UPDATE run SET nextStep = nextStep + 1, dueAt = ?, updatedAt = ? WHERE id = ?").execute(arguments: [dueAt ?? ms, ms, id])
         }
-        let configuration = configuration(workspace: workspace, version: version, db)
+        // A database error rolls the batch back (retried next round); only a version that
+        // no longer parses fails the run.
+        let configuration = try configuration(workspace: workspace, version: version, db)
         guard let automation = configuration?.automations.first(where: { $0.name == run["automation"] }) else {
             let name: String = run["automation"]
             try record("automation `\(name)` is missing from configuration version \(version); run stopped")
