@@ -20,12 +20,15 @@ struct CheckCommand: ParsableCommand {
     @Argument(help: "The configuration file.")
     var file: String
 
+    @Option(help: "The workspace it is for: its channel secrets are read from HERALD_SECRET_<WORKSPACE>_… (default: default).")
+    var workspace: String = "default"
+
     func run() throws {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
             throw CommandFailure("cannot read \(file); check the path")
         }
         do {
-            let configuration = try ConfigurationLoader.load(yaml: text)
+            let configuration = try ConfigurationLoader.load(yaml: text, secrets: SecretEnvironment.process().scoped(to: workspace))
             Console.line("\(file) is valid: \(configuration.channels.count) channels, \(configuration.templates.count) templates, "
                 + "\(configuration.automations.count) automations, \(configuration.mappings.count) mappings.")
         } catch {

@@ -23,8 +23,9 @@ struct ServeCommand: AsyncParsableCommand {
             loopback, private, link-local, CGNAT, unique-local, multicast or reserved address \
             is undeliverable, without a connection, unless --allow-destination allows it.
 
-            A configuration's channel `secret: "${NAME}"` is resolved only for names that \
-            start with HERALD_SECRET_ or are listed, comma-separated, in HERALD_SECRET_NAMES.
+            A configuration's channel `secret: "${NAME}"` is resolved only for names the \
+            workspace was given: HERALD_SECRET_<WORKSPACE>_... (e.g. HERALD_SECRET_DEFAULT_MAILER), \
+            or workspace:NAME entries of HERALD_SECRET_NAMES (comma-separated).
 
             Example:
               herald serve --port 8080 --db ./herald.sqlite

@@ -6,7 +6,7 @@ import Testing
 
 @Suite("Configuration: the YAML model, validated as a whole, errors at their line and column")
 struct ConfigurationLoaderTests {
-    static let secrets = SecretEnvironment(variables: ["HERALD_SECRET_EMAIL_HOOK": "s3cret"])
+    static let secrets = SecretEnvironment(variables: ["HERALD_SECRET_DEFAULT_EMAIL_HOOK": "s3cret"]).scoped(to: "default")
 
     @Test("the sample configuration loads with every feature")
     func sample() throws {
@@ -50,7 +50,7 @@ struct ConfigurationLoaderTests {
         // bad duration
         ("automations:\n  a:\n    steps:\n      - delay: soon\n", 4, 16, "`delay` takes a duration such as `90s`, `10m`, `2d`, or `until: data.<path>`"),
         // a secret that is not set
-        ("channels:\n  hook: { type: webhook, url: \"https://x.example/\", secret: \"${HERALD_SECRET_NOPE}\" }\n", 2, 61, "the secret HERALD_SECRET_NOPE is not set"),
+        ("channels:\n  hook: { type: webhook, url: \"https://x.example/\", secret: \"${HERALD_SECRET_DEFAULT_NOPE}\" }\n", 2, 61, "the secret HERALD_SECRET_DEFAULT_NOPE is not set"),
         // a reference outside a secret
         ("channels:\n  hook: { type: webhook, url: \"https://x.example/${HERALD_SECRET_X}\" }\n", 2, 31, "`${…}` is resolved only in a channel's `secret`"),
         // YAML syntax
@@ -58,7 +58,7 @@ struct ConfigurationLoaderTests {
     ])
     func mistakes(yaml: String, line: Int, column: Int, message: String) {
         do {
-            _ = try ConfigurationLoader.load(yaml: yaml, secrets: .none)
+            _ = try ConfigurationLoader.load(yaml: yaml, secrets: SecretEnvironment.none.scoped(to: "default"))
             Issue.record("expected an error for \(yaml)")
         } catch {
             let match = error.issues.first { $0.message.contains(message) }
@@ -72,7 +72,7 @@ struct ConfigurationLoaderTests {
     func allAtOnce() {
         let yaml = "channels:\n  a: { type: pigeon }\nmappings:\n  - on: identify\n    run: nothing\n  - when: 'data.x > 1'\n    run: nothing\n"
         do {
-            _ = try ConfigurationLoader.load(yaml: yaml, secrets: .none)
+            _ = try ConfigurationLoader.load(yaml: yaml, secrets: SecretEnvironment.none.scoped(to: "default"))
             Issue.record("expected errors")
         } catch {
             #expect(error.issues.count >= 3, "\(error.issues)")
@@ -108,7 +108,7 @@ struct ConfigurationVersionTests {
     func secretsNotStored() async throws {
         let store = try HeraldStore.inMemory()
         let yaml = "channels:\n  hook: { type: webhook, url: \"https://x.example/h\", secret: \"${HOOK_SECRET}\" }\n"
-        let secrets = SecretEnvironment(variables: ["HOOK_SECRET": "s3cret"], allowedNames: ["HOOK_SECRET"])
+        let secrets = SecretEnvironment(variables: ["HOOK_SECRET": "s3cret"], allowedNames: ["default:HOOK_SECRET"])
         let applied = try await store.applyConfiguration(yaml: yaml, workspace: "default", secrets: secrets)
         #expect(!applied.yaml.contains("s3cret"))
     }

@@ -18,7 +18,7 @@ struct EngineHarness {
     static func make(store given: HeraldStore? = nil, clock: TestClock? = nil, handoff: Bool = true) async throws -> EngineHarness {
         let store = try given ?? HeraldStore.inMemory()
         let key = try await store.createKey(workspace: "default", scope: .ingest)
-        try await store.applyConfiguration(yaml: try FixtureFiles.text("herald.yaml"), workspace: "default", secrets: SecretEnvironment(variables: ["HERALD_SECRET_EMAIL_HOOK": "x"]))
+        try await store.applyConfiguration(yaml: try FixtureFiles.text("herald.yaml"), workspace: "default", secrets: SecretEnvironment(variables: ["HERALD_SECRET_DEFAULT_EMAIL_HOOK": "x"]))
         let parsed = handoff ? ParsedEventHandoff() : nil
         let writer = GroupCommitWriter(store: store, handoff: parsed)
         Task { try await writer.run() }

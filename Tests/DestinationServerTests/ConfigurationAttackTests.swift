@@ -27,7 +27,7 @@ struct ConfigurationAttackTests {
             let created = try HeraldProcess.runToCompletion(["keys", "create", "--workspace", "other", "--scope", "admin", "--db", database])
             otherAdmin = try #require(created.output.split(separator: "\n").last.map(String.init))
             process = try HeraldProcess(database: database, environment: [
-                "HERALD_SECRET_HOOK": Self.hookSecret, "SUPER_SECRET_DB_PASSWORD": Self.databasePassword,
+                "HERALD_SECRET_DEFAULT_HOOK": Self.hookSecret, "SUPER_SECRET_DB_PASSWORD": Self.databasePassword,
             ])
             // The database already had a key, so serve created no first-run keys for `default`.
             defaultAdmin = try #require(
@@ -84,15 +84,15 @@ struct ConfigurationAttackTests {
         defer { server.stop() }
         let applied = try await server.request(.PUT, "/api/config", body: """
             channels:
-              hook: { type: webhook, url: "https://mailer.example/send", secret: "${HERALD_SECRET_HOOK}" }
+              hook: { type: webhook, url: "https://mailer.example/send", secret: "${HERALD_SECRET_DEFAULT_HOOK}" }
             """, key: server.defaultAdmin)
         #expect(applied.status == 201, "\(applied.body)")
-        let draft = Self.probeConfiguration(subject: "${HERALD_SECRET_HOOK}", body: "db=${SUPER_SECRET_DB_PASSWORD} ${UNSET_NAME}")
+        let draft = Self.probeConfiguration(subject: "${HERALD_SECRET_DEFAULT_HOOK}", body: "db=${SUPER_SECRET_DB_PASSWORD} ${UNSET_NAME}")
         let answer = try await server.request(.POST, "/api/test", body: Self.dryRun(draft: draft), key: server.otherAdmin)
         #expect(answer.status == 200, "\(answer.body)")
         #expect(!answer.body.contains(Server.hookSecret))
         #expect(!answer.body.contains(Server.databasePassword))
-        #expect(answer.body.contains("${HERALD_SECRET_HOOK}"), "the subject is the literal text: \(answer.body)")
+        #expect(answer.body.contains("${HERALD_SECRET_DEFAULT_HOOK}"), "the subject is the literal text: \(answer.body)")
         #expect(answer.body.contains("db=${SUPER_SECRET_DB_PASSWORD} ${UNSET_NAME}"), "\(answer.body)")
         #expect(!answer.body.contains("not set"))
     }
@@ -102,17 +102,19 @@ struct ConfigurationAttackTests {
         let server = try Server()
         defer { server.stop() }
         var messages: [String] = []
-        for name in ["SUPER_SECRET_DB_PASSWORD", "NO_SUCH_VARIABLE_ANYWHERE"] {
+        // The server's password, a name nobody set, and workspace default's own webhook secret
+        // (which would let `other` have Herald sign payloads with it).
+        for name in ["SUPER_SECRET_DB_PASSWORD", "NO_SUCH_VARIABLE_ANYWHERE", "HERALD_SECRET_DEFAULT_HOOK", "HERALD_SECRET_NAMES"] {
             let reply = try await server.request(.PUT, "/api/config", body: """
                 channels:
                   hook: { type: webhook, url: "https://receiver.example/", secret: "${\(name)}" }
                 """, key: server.otherAdmin)
             #expect(reply.status == 422, "\(reply.body)")
             #expect(!reply.body.contains(Server.databasePassword))
-            messages.append(reply.body.replacingOccurrences(of: name, with: "NAME"))
+            messages.append(reply.body.replacingOccurrences(of: "${\(name)}", with: "${NAME}").replacingOccurrences(of: "other:\(name) ", with: "other:NAME "))
         }
-        #expect(messages[0] == messages[1], "the answers must not differ: \(messages)")
-        #expect(messages[0].contains("is not an allowed secret: name it HERALD_SECRET_"), "\(messages[0])")
+        #expect(Set(messages).count == 1, "the answers must not differ: \(messages)")
+        #expect(messages[0].contains("is not a secret of workspace other: name it HERALD_SECRET_OTHER_"), "\(messages[0])")
         // Outside `secret`, a reference is text: a URL that tries to smuggle one out is refused.
         let url = try await server.request(.PUT, "/api/config", body: """
             channels:

@@ -97,7 +97,7 @@ struct ManagementCommandLineTests {
         let directory = try Self.folder()
         defer { try? FileManager.default.removeItem(at: directory) }
         let event = try Self.write(Self.identify, "identify.json", in: directory)
-        // No HERALD_SECRET_EMAIL_HOOK needed: a dry run does not require ${ENV} values.
+        // No HERALD_SECRET_DEFAULT_EMAIL_HOOK needed: a dry run does not require ${ENV} values.
         let result = try await Self.herald(["test", Self.configurationPath, "--event", event])
         #expect(result.status == 0, "\(result.errors)")
         #expect(result.output.contains("name:        identify"))
@@ -181,7 +181,7 @@ struct ManagementCommandLineTests {
     @Test("test --db: conditions see the database's history (once_per), and the database is left unchanged")
     func dryRunAgainstDatabase() async throws {
         try await LiveHerald.run { herald in
-            try await herald.store.applyConfiguration(yaml: try FixtureFiles.text("herald.yaml"), workspace: "default", secrets: SecretEnvironment(variables: ["HERALD_SECRET_EMAIL_HOOK": "x"]))
+            try await herald.store.applyConfiguration(yaml: try FixtureFiles.text("herald.yaml"), workspace: "default", secrets: SecretEnvironment(variables: ["HERALD_SECRET_DEFAULT_EMAIL_HOOK": "x"]))
             #expect(try await herald.post("/v1/identify", Self.identify, auth: .basic(herald.ingestKey)).status == 200)
             // Wait until the engine has started ada's welcome series.
             let deadline = ContinuousClock.now + .seconds(10)
@@ -221,12 +221,12 @@ struct ManagementCommandLineTests {
         #expect(none.errors.contains("workspace default has no configuration"))
         #expect(none.errors.contains("herald apply -f"))
 
-        let applied = try await Self.herald(["apply", "-f", Self.configurationPath, "--db", database], environment: ["HERALD_SECRET_EMAIL_HOOK": "s3cret"])
+        let applied = try await Self.herald(["apply", "-f", Self.configurationPath, "--db", database], environment: ["HERALD_SECRET_DEFAULT_EMAIL_HOOK": "s3cret"])
         #expect(applied.status == 0, "\(applied.output) \(applied.errors)")
         let exported = try await Self.herald(["export", "--db", database])
         #expect(exported.status == 0)
         #expect(exported.output == yaml)
-        #expect(exported.output.contains("${HERALD_SECRET_EMAIL_HOOK}"))  // references are kept, secrets not expanded
+        #expect(exported.output.contains("${HERALD_SECRET_DEFAULT_EMAIL_HOOK}"))  // references are kept, secrets not expanded
 
         let file = directory.appendingPathComponent("out.yaml").path
         let written = try await Self.herald(["export", "--db", database, "-o", file])

@@ -67,7 +67,7 @@ struct SampleConfigurationEndToEndTests {
             let config = directory.appendingPathComponent("herald.yaml")
             try FixtureFiles.text("herald.yaml").replacingOccurrences(of: "https://mailer.internal/send", with: "http://127.0.0.1:\(port)/hook")
                 .write(to: config, atomically: true, encoding: .utf8)
-            let environment = ["HERALD_SECRET_EMAIL_HOOK": "sample-secret"]
+            let environment = ["HERALD_SECRET_DEFAULT_EMAIL_HOOK": "sample-secret"]
             func key(_ scope: String) throws -> String {
                 try #require(HeraldProcess.runToCompletion(["keys", "create", "--scope", scope, "--db", database]).output.split(separator: "\n").last.map(String.init))
             }

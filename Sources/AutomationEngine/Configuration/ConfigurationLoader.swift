@@ -16,11 +16,12 @@ import Yams
 public enum ConfigurationLoader {
     /// Parses and validates a configuration document.
     /// - Parameters:
-    ///   - secrets: where `${NAME}` references of secrets are resolved.
+    ///   - secrets: where `${NAME}` references of secrets are resolved (scoped to the
+    ///     workspace the configuration is for: ``SecretEnvironment/scoped(to:)``).
     ///   - requireSecrets: when false, a secret that cannot be resolved is left as `${NAME}`
     ///     instead of being an error (the engine matches events without delivery secrets).
     public static func load(
-        yaml: String, secrets: SecretEnvironment = .process(), requireSecrets: Bool = true
+        yaml: String, secrets: SecretEnvironment, requireSecrets: Bool = true
     ) throws(ConfigurationError) -> HeraldConfiguration {
         var reader = ConfigurationReader(secrets: secrets, requireSecrets: requireSecrets)
         let configuration = reader.read(yaml)
@@ -170,7 +171,11 @@ struct ConfigurationReader {
             case .value(let value):
                 output += value
             case .notAllowed where requireSecrets:
-                issue(node, "`${\(name)}` is not an allowed secret: name it \(SecretEnvironment.namePrefix)… or list it in \(SecretEnvironment.allowListVariable) where the server runs")
+                if let workspace = secrets.workspace {
+                    issue(node, "`${\(name)}` is not a secret of workspace \(workspace): name it \(SecretEnvironment.namePrefix(for: workspace))… or list \(workspace):\(name) in \(SecretEnvironment.allowListVariable) where the server runs")
+                } else {
+                    issue(node, "`${\(name)}` cannot be resolved here: secrets are read for a workspace (pass --workspace)")
+                }
             case .unset where requireSecrets:
                 issue(node, "the secret \(name) is not set in the server's environment")
             case .notAllowed, .unset:

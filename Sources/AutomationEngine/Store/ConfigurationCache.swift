@@ -29,7 +29,7 @@ final class ConfigurationCache: Sendable {
         let key = Key(workspace: workspace, version: version)
         if let known = parsed.withLock({ $0[key] }) { return known }
         guard let text = try yaml() else { return nil }
-        let configuration = try ConfigurationLoader.load(yaml: text, secrets: secrets, requireSecrets: false)
+        let configuration = try ConfigurationLoader.load(yaml: text, secrets: secrets.scoped(to: workspace), requireSecrets: false)
         parsed.withLock { cache in
             if cache.count >= Self.capacity { cache.removeAll() }
             cache[key] = configuration

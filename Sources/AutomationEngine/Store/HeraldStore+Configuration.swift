@@ -69,7 +69,7 @@ extension HeraldStore {
                 line: 1, column: 1, message: "the configuration is empty; send the whole herald.yaml (channels, templates, automations, mappings)")])
         }
         // Validated even when unchanged: the environment may have lost a secret it names.
-        _ = try ConfigurationLoader.load(yaml: yaml, secrets: secrets)
+        _ = try ConfigurationLoader.load(yaml: yaml, secrets: secrets.scoped(to: workspace))
         return try await writer.write { db in
             if let current = try Row.fetchOne(
                 db, sql: "SELECT * FROM configVersion WHERE workspaceId = ? ORDER BY version DESC LIMIT 1", arguments: [workspace]
