@@ -40,7 +40,7 @@ public struct DryRun: Sendable {
         return try await store.writer.writeWithoutTransaction { db in
             var report: DryRunReport?
             try db.inTransaction(.immediate) {
-                report = try Self.simulate(ingest, draftYAML: draftYAML, at: time, processor: processor, worker: worker, db)
+                report = try Self.simulate(ingest, draftYAML: draftYAML, at: time, store: store, processor: processor, worker: worker, db)
                 return .rollback
             }
             return report!
@@ -48,7 +48,7 @@ public struct DryRun: Sendable {
     }
 
     private static func simulate(
-        _ ingest: IngestEvent, draftYAML: String?, at time: Timestamp, processor: EventProcessor, worker: RunWorker, _ db: Database
+        _ ingest: IngestEvent, draftYAML: String?, at time: Timestamp, store: HeraldStore, processor: EventProcessor, worker: RunWorker, _ db: Database
     ) throws -> DryRunReport {
         let workspace = ingest.workspaceId
         if let draftYAML {
@@ -77,12 +77,11 @@ public struct DryRun: Sendable {
         for started in trace.runs {
             var clock = time
             // Each pass runs one step; a step that waits moves the simulated clock to its due time.
+            let runSteps = RunSteps(db: db, store: store)
             for _ in 0..<10_000 {
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [started.id]),
-                    row["state"] as String == "pending"
-                else { break }
-                clock = max(clock, Timestamp(millisecondsSince1970: row["dueAt"]))
-                try worker.executeStep(of: row, at: clock, db)
+                guard let (run, dueAt) = try runSteps.pendingRun(id: started.id) else { break }
+                clock = max(clock, Timestamp(millisecondsSince1970: dueAt))
+                try worker.executeStep(of: run, at: clock, runSteps)
             }
             let record = try RunRecord(row: Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [started.id])!)
             let steps = try Row.fetchAll(db, sql: "SELECT step, outcome, at FROM runStep WHERE runId = ? ORDER BY id", arguments: [started.id])

@@ -1,5 +1,4 @@
 public import Foundation
-import GRDB
 public import Logging
 import Mustache
 public import SegmentSpec
@@ -46,19 +45,14 @@ public final class RunWorker: Sendable {
             let budget = min(batchSize, limit - executed)
             // Looking on a reader first: the single writer, which ingest shares, is taken only
             // when a step is due (most engine passes find none).
-            let anyDue = try await store.writer.read { db in
-                try Bool.fetchOne(
-                    db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM run WHERE state = 'pending' AND dueAt <= ?)"),
-                    arguments: [time.millisecondsSince1970]) ?? false
-            }
-            guard anyDue else { break }
+            guard try await store.hasDueSteps(at: time.millisecondsSince1970) else { break }
             let ran: Int
             do {
-                ran = try await store.writer.write { db in try self.executeBatch(at: time, budget: budget, db) }
+                ran = try await store.writeSteps { steps in try self.executeBatch(at: time, budget: budget, steps) }
             } catch {
                 // A step that fails would roll its whole batch back: run one step at a time
                 // instead, so the steps before it still commit (and its error still surfaces).
-                ran = try await store.writer.write { db in try self.executeBatch(at: time, budget: 1, db) }
+                ran = try await store.writeSteps { steps in try self.executeBatch(at: time, budget: 1, steps) }
             }
             guard ran > 0 else { break }
             executed += ran
@@ -68,16 +62,12 @@ public final class RunWorker: Sendable {
     }
 
     /// Executes up to `budget` due steps at `time` inside the caller's transaction; returns how many ran.
-    private func executeBatch(at time: Timestamp, budget: Int, _ db: Database) throws -> Int {
+    private func executeBatch(at time: Timestamp, budget: Int, _ steps: RunSteps) throws -> Int {
         let ms = time.millisecondsSince1970
-        let due = try Int64.fetchAll(
-            db.cachedStatement(sql: "SELECT id FROM run WHERE state = 'pending' AND dueAt <= ? ORDER BY dueAt, id LIMIT ?"),
-            arguments: [ms, budget])
-        let current = try db.cachedStatement(sql: "SELECT * FROM run WHERE id = ? AND state = 'pending' AND dueAt <= ?")
         var ran = 0
-        for id in due {
-            while ran < budget, let run = try Row.fetchOne(current, arguments: [id, ms]) {
-                try executeStep(of: run, at: time, db)
+        for id in try steps.dueRunIDs(at: ms, limit: budget) {
+            while ran < budget, let run = try steps.pendingRun(id: id, dueAt: ms) {
+                try executeStep(of: run, at: time, steps)
                 ran += 1
             }
         }
@@ -86,9 +76,9 @@ public final class RunWorker: Sendable {
 
     /// The configuration a run is pinned to; a version that no longer parses is logged once
     /// per attempt and treated as missing (the run fails with that reason).
-    private func configuration(workspace: String, version: Int, _ db: Database) throws -> HeraldConfiguration? {
+    private func configuration(workspace: String, version: Int, _ steps: RunSteps) throws -> HeraldConfiguration? {
         do {
-            return try store.configuration(workspace: workspace, version: version, db)
+            return try steps.configuration(workspace: workspace, version: version)
         } catch let error as ConfigurationError {
             logger.error("configuration version cannot be read", metadata: ["workspace": "\(workspace)", "version": "\(version)", "error": "\(error)"])
             return nil
@@ -96,38 +86,37 @@ public final class RunWorker: Sendable {
     }
 
     /// Runs the next step of `run` at `time` inside the caller's transaction.
-    func executeStep(of run: Row, at time: Timestamp, _ db: Database) throws {
-        let id: Int64 = run["id"]
-        let workspace: String = run["workspaceId"]
-        let version: Int = run["configVersion"]
-        let index: Int = run["nextStep"]
-        let recipient: String = run["recipient"]
+    func executeStep(of run: PendingRun, at time: Timestamp, _ steps: RunSteps) throws {
+        let id = run.id
+        let workspace = run.workspace
+        let version = run.configVersion
+        let index = run.nextStep
+        let recipient = run.recipient
         let ms = time.millisecondsSince1970
         func record(_ outcome: String) throws {
-            // Step history: an append-only log of what each step did.
-            try db.cachedStatement(sql: "INSERT INTO runStep (runId, step, outcome, at) VALUES (?, ?, ?, ?)").execute(arguments: [id, index, outcome, ms])
+            try steps.recordStep(runId: id, step: index, outcome: outcome, at: ms)
         }
         func advance(dueAt: Int64? = nil) throws {
-            try db.cachedStatement(sql: "UPDATE run SET nextStep = nextStep + 1, dueAt = ?, updatedAt = ? WHERE id = ?").execute(arguments: [dueAt ?? ms, ms, id])
+            try steps.advance(runId: id, dueAt: dueAt ?? ms, at: ms)
         }
         // A database error rolls the batch back (retried next round); only a version that
         // no longer parses fails the run.
-        let configuration = try configuration(workspace: workspace, version: version, db)
-        guard let automation = configuration?.automations.first(where: { $0.name == run["automation"] }) else {
-            let name: String = run["automation"]
+        let configuration = try configuration(workspace: workspace, version: version, steps)
+        guard let automation = configuration?.automations.first(where: { $0.name == run.automation }) else {
+            let name = run.automation
             try record("automation `\(name)` is missing from configuration version \(version); run stopped")
-            try db.cachedStatement(sql: "UPDATE run SET state = 'failed', updatedAt = ? WHERE id = ?").execute(arguments: [ms, id])
+            try steps.finish(runId: id, state: "failed", at: ms)
             metrics.run(automation: name, state: "failed")
             return
         }
         guard index < automation.steps.count else {
             try record("completed")
-            try db.cachedStatement(sql: "UPDATE run SET state = 'completed', updatedAt = ? WHERE id = ?").execute(arguments: [ms, id])
+            try steps.finish(runId: id, state: "completed", at: ms)
             metrics.run(automation: automation.name, state: "completed")
             return
         }
-        var scope = (try? JSONParser.parse(run["scope"] as String).objectValue) ?? JSONObject()
-        let profiles = ProfileStore(db: db, workspace: workspace, time: time)
+        var scope = (try? JSONParser.parse(run.scope).objectValue) ?? JSONObject()
+        let profiles = steps.profiles(workspace: workspace, time: time)
         // The profile may have changed since the run started: conditions and templates see it as it is now.
         if let traits = try profiles.traits(of: recipient) {
             scope["profile"] = .object(traits)
@@ -148,10 +137,8 @@ public final class RunWorker: Sendable {
             try advance(dueAt: wait.dueAt)
         case .cancel(let template):
             let token = TemplateRenderer.render(template, scope: scope) ?? template
-            try db.execute(
-                sql: "UPDATE run SET state = 'cancelled', updatedAt = ? WHERE workspaceId = ? AND token = ? AND state = 'pending' AND id != ?",
-                arguments: [ms, workspace, token, id])
-            try record("cancelled \(db.changesCount) pending run(s) with token \"\(token)\"")
+            let cancelled = try steps.cancelPendingRuns(workspace: workspace, token: token, except: id, at: ms)
+            try record("cancelled \(cancelled) pending run(s) with token \"\(token)\"")
             try advance()
         case .updateProfile(let patch):
             let rendered = Self.render(patch, scope: scope)
@@ -162,12 +149,7 @@ public final class RunWorker: Sendable {
                 return
             }
             let current = try profiles.traits(of: recipient) ?? JSONObject()
-            try db.execute(
-                sql: """
-                    INSERT INTO profile (workspaceId, profileId, userId, traits, createdAt, updatedAt) VALUES (?, ?, NULL, ?, ?, ?)
-                    ON CONFLICT (workspaceId, profileId) DO UPDATE SET traits = excluded.traits, updatedAt = excluded.updatedAt
-                    """,
-                arguments: [workspace, recipient, JSONValue.object(current.deepMerging(rendered)).encodedString(), ms, ms])
+            try steps.saveProfileTraits(workspace: workspace, profileId: recipient, traits: current.deepMerging(rendered), at: ms)
             try record("profile updated: \(rendered.keys.joined(separator: ", "))")
             try advance()
         case .send(let templateName, let channelOverride, let recipientOverride, let extraData):
@@ -182,7 +164,7 @@ public final class RunWorker: Sendable {
                 }
             }
             let outcome = try send(runId: id, step: index, workspace: workspace, configuration: configuration, recipient: to,
-                                   template: templateName, channelOverride: channelOverride, scope: scope, at: ms, db)
+                                   template: templateName, channelOverride: channelOverride, scope: scope, at: ms, steps)
             try record(outcome)
             try advance()
         }
@@ -212,9 +194,9 @@ public final class RunWorker: Sendable {
 
     /// Creates the step's message (once) and delivers it on inbox/log channels.
     private func send(runId: Int64, step: Int, workspace: String, configuration: HeraldConfiguration?, recipient: String, template name: String,
-                      channelOverride: String?, scope: JSONObject, at ms: Int64, _ db: Database) throws -> String {
+                      channelOverride: String?, scope: JSONObject, at ms: Int64, _ steps: RunSteps) throws -> String {
         let messageId = "run-\(runId)-step-\(step)"
-        if try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM message WHERE id = ?"), arguments: [messageId]) != nil {
+        if try steps.messageExists(id: messageId) {
             return "message \(messageId) already exists; not sent again"
         }
         let template = configuration?.templates.first { $0.name == name }
@@ -246,16 +228,11 @@ public final class RunWorker: Sendable {
             status = .queued
             reason = "waiting for delivery"
         }
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO message (id, workspaceId, runId, recipient, channel, channelType, template, subject, body, status, createdAt, updatedAt, nextAttemptAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(
-            arguments: [messageId, workspace, runId, recipient, channelName, channel?.kind.typeName, name, subject, body, status.rawValue, ms, ms,
-                        status == .queued ? ms : nil])
-        try db.cachedStatement(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [messageId, status.rawValue, reason, ms])
+        try steps.insert(
+            NewMessage(
+                id: messageId, workspace: workspace, runId: runId, recipient: recipient, channel: channelName, channelType: channel?.kind.typeName,
+                template: name, subject: subject, body: body, status: status, reason: reason),
+            at: ms)
         metrics.message(channel: channel?.kind.typeName ?? "none", status: status)
         return "message \(messageId) \(status.rawValue)" + (reason.map { ": \($0)" } ?? "")
     }

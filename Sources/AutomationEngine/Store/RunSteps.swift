@@ -1,0 +1,135 @@
+import GRDB
+import SegmentSpec
+
+/// A pending run as the step worker reads it.
+struct PendingRun {
+    let id: Int64
+    let workspace: String
+    let automation: String
+    let configVersion: Int
+    let nextStep: Int
+    let recipient: String
+    /// The JSON scope the run was started with (`data`, `traits`, `event`, ...).
+    let scope: String
+}
+
+/// A new message, as a `send` step writes it.
+struct NewMessage {
+    let id: String
+    let workspace: String
+    let runId: Int64
+    let recipient: String
+    let channel: String?
+    let channelType: String?
+    let template: String
+    let subject: String?
+    let body: String?
+    let status: MessageStatus
+    let reason: String?
+}
+
+/// The step worker's reads and writes inside one transaction: all its SQL, by intent.
+struct RunSteps {
+    let db: Database
+    let store: HeraldStore
+
+    /// Ids of the runs due at `ms`, oldest due first.
+    func dueRunIDs(at ms: Int64, limit: Int) throws -> [Int64] {
+        try Int64.fetchAll(
+            db.cachedStatement(sql: "SELECT id FROM run WHERE state = 'pending' AND dueAt <= ? ORDER BY dueAt, id LIMIT ?"), arguments: [ms, limit])
+    }
+
+    /// Run `id` if it is still pending and due at `ms` (an earlier step of the batch may have cancelled it).
+    func pendingRun(id: Int64, dueAt ms: Int64) throws -> PendingRun? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM run WHERE id = ? AND state = 'pending' AND dueAt <= ?"), arguments: [id, ms])
+            .map(Self.pendingRun)
+    }
+
+    /// Run `id` if it is pending, whenever it is due (dry runs step through simulated time).
+    func pendingRun(id: Int64) throws -> (run: PendingRun, dueAt: Int64)? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM run WHERE id = ? AND state = 'pending'"), arguments: [id]) else { return nil }
+        return (Self.pendingRun(row), row["dueAt"])
+    }
+
+    private static func pendingRun(_ row: Row) -> PendingRun {
+        PendingRun(
+            id: row["id"], workspace: row["workspaceId"], automation: row["automation"], configVersion: row["configVersion"],
+            nextStep: row["nextStep"], recipient: row["recipient"], scope: row["scope"])
+    }
+
+    /// The configuration version a run is pinned to.
+    func configuration(workspace: String, version: Int) throws -> HeraldConfiguration? {
+        try store.configuration(workspace: workspace, version: version, db)
+    }
+
+    /// Profiles and groups of `workspace`, in this transaction.
+    func profiles(workspace: String, time: Timestamp) -> ProfileStore {
+        ProfileStore(db: db, workspace: workspace, time: time)
+    }
+
+    /// Appends to the run's step history (append-only).
+    func recordStep(runId: Int64, step: Int, outcome: String, at ms: Int64) throws {
+        try db.cachedStatement(sql: "INSERT INTO runStep (runId, step, outcome, at) VALUES (?, ?, ?, ?)").execute(arguments: [runId, step, outcome, ms])
+    }
+
+    /// Moves the run to its next step, due at `dueAt`.
+    func advance(runId: Int64, dueAt: Int64, at ms: Int64) throws {
+        try db.cachedStatement(sql: "UPDATE run SET nextStep = nextStep + 1, dueAt = ?, updatedAt = ? WHERE id = ?").execute(arguments: [dueAt, ms, runId])
+    }
+
+    /// Ends the run (`completed` or `failed`).
+    func finish(runId: Int64, state: String, at ms: Int64) throws {
+        try db.cachedStatement(sql: "UPDATE run SET state = ?, updatedAt = ? WHERE id = ?").execute(arguments: [state, ms, runId])
+    }
+
+    /// Cancels the workspace's other pending runs with `token`; returns how many.
+    func cancelPendingRuns(workspace: String, token: String, except runId: Int64, at ms: Int64) throws -> Int {
+        try db.execute(
+            sql: "UPDATE run SET state = 'cancelled', updatedAt = ? WHERE workspaceId = ? AND token = ? AND state = 'pending' AND id != ?",
+            arguments: [ms, workspace, token, runId])
+        return db.changesCount
+    }
+
+    /// Replaces a profile's traits (creating the profile when new).
+    func saveProfileTraits(workspace: String, profileId: String, traits: JSONObject, at ms: Int64) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO profile (workspaceId, profileId, userId, traits, createdAt, updatedAt) VALUES (?, ?, NULL, ?, ?, ?)
+                ON CONFLICT (workspaceId, profileId) DO UPDATE SET traits = excluded.traits, updatedAt = excluded.updatedAt
+                """,
+            arguments: [workspace, profileId, JSONValue.object(traits).encodedString(), ms, ms])
+    }
+
+    /// Whether message `id` was written already (a step re-run never sends twice).
+    func messageExists(id: String) throws -> Bool {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM message WHERE id = ?"), arguments: [id]) != nil
+    }
+
+    /// Writes a new message and its first status; a `queued` one is due for delivery at once.
+    func insert(_ message: NewMessage, at ms: Int64) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO message (id, workspaceId, runId, recipient, channel, channelType, template, subject, body, status, createdAt, updatedAt, nextAttemptAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(
+            arguments: [message.id, message.workspace, message.runId, message.recipient, message.channel, message.channelType, message.template,
+                        message.subject, message.body, message.status.rawValue, ms, ms, message.status == .queued ? ms : nil])
+        try db.cachedStatement(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [message.id, message.status.rawValue, message.reason, ms])
+    }
+}
+
+extension HeraldStore {
+    /// Whether any pending run has a step due at `ms` (a read: the writer is taken only when one is).
+    func hasDueSteps(at ms: Int64) async throws -> Bool {
+        try await writer.read { db in
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM run WHERE state = 'pending' AND dueAt <= ?)"), arguments: [ms]) ?? false
+        }
+    }
+
+    /// Runs `body` in one write transaction with the step worker's operations.
+    func writeSteps<T: Sendable>(_ body: @escaping @Sendable (RunSteps) throws -> T) async throws -> T {
+        try await writer.write { db in try body(RunSteps(db: db, store: self)) }
+    }
+}
