@@ -187,9 +187,7 @@ struct Parser {
     /// A node over `children`, refused at `token` once the tree would be too deep.
     func node(_ condition: Condition, over children: Parsed..., at token: Token) throws(ConditionSyntaxError) -> Parsed {
         let depth = 1 + (children.map(\.depth).max() ?? 0)
-        guard depth <= Self.maximumDepth else {
-            throw error("the expression nests deeper than \(Self.maximumDepth) levels; split it into simpler conditions", at: token)
-        }
+        try checkDescent(depth, at: token)
         return Parsed(condition: condition, depth: depth)
     }
 
@@ -263,6 +261,7 @@ struct Parser {
         return lhs
     }
 
+    /// Refuses, at `token`, a tree (or a recursion of the parser) deeper than the limit.
     func checkDescent(_ depth: Int, at token: Token) throws(ConditionSyntaxError) {
         guard depth <= Self.maximumDepth else {
             throw error("the expression nests deeper than \(Self.maximumDepth) levels; split it into simpler conditions", at: token)

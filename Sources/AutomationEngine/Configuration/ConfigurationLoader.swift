@@ -191,12 +191,18 @@ struct ConfigurationReader {
         do {
             return (try Condition(parsing: source), source)
         } catch {
-            let quoted = node.scalar.map { $0.style == .singleQuoted || $0.style == .doubleQuoted } ?? false
-            let line = (node.mark?.line ?? 1) + error.line - 1
-            let column = error.line == 1 ? (node.mark?.column ?? 1) + error.column - 1 + (quoted ? 1 : 0) : error.column
-            issues.append(ConfigurationIssue(line: line, column: column, message: "condition: \(error.reason)"))
+            issue(node, line: error.line, column: error.column, "condition: \(error.reason)")
             return nil
         }
+    }
+
+    /// A problem at `line` and `column` of the text a scalar holds (a condition, a template),
+    /// reported where that is in the file.
+    mutating func issue(_ node: Node, line: Int, column: Int, _ message: String) {
+        let quoted = node.scalar.map { $0.style == .singleQuoted || $0.style == .doubleQuoted } ?? false
+        let fileLine = (node.mark?.line ?? 1) + line - 1
+        let fileColumn = line == 1 ? (node.mark?.column ?? 1) + column - 1 + (quoted ? 1 : 0) : column
+        issues.append(ConfigurationIssue(line: fileLine, column: fileColumn, message: message))
     }
 
     mutating func checkTemplate(_ node: Node?, _ text: String?, what: String) {
@@ -204,11 +210,7 @@ struct ConfigurationReader {
         do {
             _ = try TextTemplate(text)
         } catch {
-            // Where the template starts in the file, plus where in the template the problem is.
-            let quoted = node.scalar.map { $0.style == .singleQuoted || $0.style == .doubleQuoted } ?? false
-            let line = (node.mark?.line ?? 1) + error.line - 1
-            let column = error.line == 1 ? (node.mark?.column ?? 1) + error.column - 1 + (quoted ? 1 : 0) : error.column
-            issues.append(ConfigurationIssue(line: line, column: column, message: "\(what) is not a valid template: \(error.reason)"))
+            issue(node, line: error.line, column: error.column, "\(what) is not a valid template: \(error.reason)")
         }
     }
 
