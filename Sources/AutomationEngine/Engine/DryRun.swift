@@ -1,5 +1,4 @@
 public import Foundation
-import GRDB
 import Logging
 public import SegmentSpec
 
@@ -37,59 +36,39 @@ public struct DryRun: Sendable {
         let store = self.store.withPrivateConfigurationCache()
         let processor = EventProcessor(store: store, now: { time })
         let worker = RunWorker(store: store, logger: Logger(label: "herald.dry-run", factory: { _ in SwiftLogNoOpLogHandler() }), now: { time })
-        return try await store.writer.writeWithoutTransaction { db in
-            var report: DryRunReport?
-            try db.inTransaction(.immediate) {
-                report = try Self.simulate(ingest, draftYAML: draftYAML, at: time, store: store, processor: processor, worker: worker, db)
-                return .rollback
-            }
-            return report!
+        return try await store.rehearse { rehearsal in
+            try Self.simulate(ingest, draftYAML: draftYAML, at: time, processor: processor, worker: worker, rehearsal)
         }
     }
 
     private static func simulate(
-        _ ingest: IngestEvent, draftYAML: String?, at time: Timestamp, store: HeraldStore, processor: EventProcessor, worker: RunWorker, _ db: Database
+        _ ingest: IngestEvent, draftYAML: String?, at time: Timestamp, processor: EventProcessor, worker: RunWorker, _ rehearsal: Rehearsal
     ) throws -> DryRunReport {
         let workspace = ingest.workspaceId
-        if let draftYAML {
-            let next = (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM configVersion WHERE workspaceId = ?", arguments: [workspace]) ?? 0) + 1
-            try db.execute(
-                sql: "INSERT INTO configVersion (workspaceId, version, yaml, appliedAt) VALUES (?, ?, ?, ?)",
-                arguments: [workspace, next, draftYAML, time.millisecondsSince1970])
-        }
-        let version = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM configVersion WHERE workspaceId = ?", arguments: [workspace])
-        try db.execute(
-            sql: """
-                INSERT INTO event (workspaceId, messageId, type, name, userId, anonymousId, receivedAt, timestamp, settings, warnings, raw)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
-                """,
-            arguments: [workspace, ingest.messageId, ingest.type.rawValue, ingest.name, ingest.userId, ingest.anonymousId,
-                        ingest.receivedAt.millisecondsSince1970, ingest.timestamp.millisecondsSince1970, ingest.warningsJSON, ingest.raw])
-        let stored = try StoredEvent(row: Row.fetchOne(db, sql: "SELECT * FROM event WHERE seq = ?", arguments: [db.lastInsertedRowID])!)
+        if let draftYAML { try rehearsal.applyDraft(draftYAML, workspace: workspace, at: time) }
+        let version = try rehearsal.versionInForce(workspace: workspace)
+        let stored = try rehearsal.append(ingest)
         var trace: EventTrace
         if ingest.type == .delete {
             trace = EventTrace()
             trace.summary = "a delete erases this user's events, profile, runs and messages when it arrives; a dry run erases nothing"
         } else {
-            trace = try processor.evaluate(stored, at: time, replay: false, db)
+            trace = try processor.evaluate(stored, at: time, replay: false, rehearsal.effects)
         }
         var runs: [DryRunReport.Run] = []
+        let runSteps = rehearsal.steps
         for started in trace.runs {
             var clock = time
             // Each pass runs one step; a step that waits moves the simulated clock to its due time.
-            let runSteps = RunSteps(db: db, store: store)
             for _ in 0..<10_000 {
                 guard let (run, dueAt) = try runSteps.pendingRun(id: started.id) else { break }
                 clock = max(clock, Timestamp(millisecondsSince1970: dueAt))
                 try worker.executeStep(of: run, at: clock, runSteps)
             }
-            let record = try RunRecord(row: Row.fetchOne(db, sql: "SELECT * FROM run WHERE id = ?", arguments: [started.id])!)
-            let steps = try Row.fetchAll(db, sql: "SELECT step, outcome, at FROM runStep WHERE runId = ? ORDER BY id", arguments: [started.id])
-                .map { RunStepEntry(step: $0["step"], outcome: $0["outcome"], at: Timestamp(millisecondsSince1970: $0["at"])) }
-            let messages = try HeraldStore.messages(db, sql: "SELECT rowid, * FROM message WHERE runId = ? ORDER BY rowid", arguments: [started.id])
+            guard let record = try rehearsal.run(id: started.id) else { continue }
             runs.append(DryRunReport.Run(
                 automation: started.automation, recipient: record.recipient, startState: started.state, endState: record.state,
-                steps: steps, messages: messages))
+                steps: try rehearsal.history(runId: started.id), messages: try rehearsal.messages(runId: started.id)))
         }
         return DryRunReport(event: stored, configVersion: version, draft: draftYAML != nil, explain: trace.json, runs: runs)
     }

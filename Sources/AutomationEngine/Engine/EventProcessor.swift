@@ -1,5 +1,4 @@
 public import Foundation
-import GRDB
 public import SegmentSpec
 import Synchronization
 
@@ -50,66 +49,48 @@ public final class EventProcessor: Sendable {
         let time = now()
         let ttl = cancellationTTL.wholeMilliseconds
         let handoff = self.handoff
-        let gathered = try await store.writer.read { db -> [Int64: Gathered] in
-            let seqs = try Self.pendingPositions(limit: limit, db)
+        let gathered = try await store.readEventEffects { effects -> [Int64: Gathered] in
+            let seqs = try effects.pendingPositions(limit: limit)
             var gathered: [Int64: Gathered] = [:]
             let handed = handoff?.take(seqs) ?? [:]
             for (seq, entry) in handed { gathered[seq] = (entry.stored, entry.event) }
             let missing = seqs.filter { gathered[$0] == nil }
-            // Positions are few and increasing: one range read covers the missing ones.
-            if let first = missing.first, let last = missing.last {
-                let rows = try Row.fetchCursor(db, sql: "SELECT * FROM event WHERE seq BETWEEN ? AND ?", arguments: [first, last])
-                let wanted = Set(missing)
-                var configurations = ConfigurationsInTransaction()
-                while let row = try rows.next() {
-                    let stored = StoredEvent(row: row)
-                    guard wanted.contains(stored.seq) else { continue }
-                    let parse = try self.needsParsing(stored, configuration: self.inForce(for: stored.workspaceId, &configurations, db))
-                    gathered[stored.seq] = (stored, parse ? stored.validatedEvent : nil)
-                }
+            var configurations = ConfigurationsInTransaction()
+            for stored in try effects.events(at: missing) {
+                let parse = try self.needsParsing(stored, configuration: self.inForce(for: stored.workspaceId, &configurations, effects))
+                gathered[stored.seq] = (stored, parse ? stored.validatedEvent : nil)
             }
             return gathered
         }
         // Nothing was committed past the cursor when the reader looked: no write transaction.
         guard !gathered.isEmpty else { return 0 }
-        let (count, last) = try await store.writer.write { db -> (Int, Int64?) in
-            let seqs = try Self.pendingPositions(limit: limit, db)
+        let (count, last) = try await store.writeEventEffects { effects -> (Int, Int64?) in
+            let seqs = try effects.pendingPositions(limit: limit)
             guard !seqs.isEmpty else { return (0, nil) }
             var names = EventNameTally()
             var configurations = ConfigurationsInTransaction()
-            let insertTrace = try db.cachedStatement(sql: "INSERT OR REPLACE INTO eventTrace (seq, workspaceId, trace) VALUES (?, ?, ?)")
-            let readEvent = try db.cachedStatement(sql: "SELECT * FROM event WHERE seq = ?")
             for seq in seqs {
                 let stored: StoredEvent
                 let parsed: SegmentEvent?
                 if let known = gathered[seq] {
                     (stored, parsed) = known
                 } else {
-                    guard let row = try Row.fetchOne(readEvent, arguments: [seq]) else { continue }
-                    stored = StoredEvent(row: row)
-                    parsed = nil
+                    guard let found = try effects.event(at: seq) else { continue }
+                    (stored, parsed) = (found, nil)
                 }
                 names.count(stored)
                 var trace = EventTrace()
                 try self.process(
-                    stored, parsed: parsed, at: time, cancellationTTL: ttl, replay: false, configurations: &configurations, trace: &trace, db)
-                try insertTrace.execute(arguments: [stored.seq, stored.workspaceId, trace.json.encodedString()])
+                    stored, parsed: parsed, at: time, cancellationTTL: ttl, replay: false, configurations: &configurations, trace: &trace, effects)
+                try effects.saveTrace(trace, seq: stored.seq, workspace: stored.workspaceId)
             }
-            try names.save(db)
+            try effects.record(names)
             let last = seqs[seqs.count - 1]
-            try db.execute(
-                sql: "INSERT INTO engineCursor (id, lastSeq) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET lastSeq = excluded.lastSeq",
-                arguments: [last])
+            try effects.advanceCursor(to: last)
             return (seqs.count, last)
         }
         if let last { backlog?.processed(through: last) }
         return count
-    }
-
-    /// The next `limit` positions of the log past the engine's cursor, in order.
-    private static func pendingPositions(limit: Int, _ db: Database) throws -> [Int64] {
-        let cursor = try Int64.fetchOne(db, sql: "SELECT lastSeq FROM engineCursor WHERE id = 1") ?? 0
-        return try Int64.fetchAll(db, sql: "SELECT seq FROM event WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [cursor, limit])
     }
 
     /// The configuration in force per workspace, looked up once per transaction.
@@ -121,12 +102,12 @@ public final class EventProcessor: Sendable {
 
     /// The configuration in force for `workspace`, looked up once per transaction.
     private func inForce(
-        for workspace: String, _ configurations: inout ConfigurationsInTransaction, _ db: Database
+        for workspace: String, _ configurations: inout ConfigurationsInTransaction, _ effects: EventEffects
     ) throws -> (version: Int, configuration: HeraldConfiguration)? {
         if let known = configurations.byWorkspace[workspace] { return known }
         let found: (version: Int, configuration: HeraldConfiguration)?
         do {
-            found = try configuration(for: workspace, db)
+            found = try effects.configurationInForce(workspace: workspace)
         } catch let error as ConfigurationError {
             // Applied versions were valid when applied; one an older Herald accepted may not
             // parse now. Its events are explained, and the log moves on.
@@ -155,19 +136,19 @@ public final class EventProcessor: Sendable {
     /// - Parameter replay: re-evaluating a stored event (``Replayer``): profiles are not
     ///   updated again, `cancel` mappings are not re-applied, and an automation already
     ///   started for this event is not started twice.
-    func evaluate(_ stored: StoredEvent, at time: Timestamp, cancellationTTL: Int64? = nil, replay: Bool, _ db: Database) throws -> EventTrace {
+    func evaluate(_ stored: StoredEvent, at time: Timestamp, cancellationTTL: Int64? = nil, replay: Bool, _ effects: EventEffects) throws -> EventTrace {
         var trace = EventTrace()
         var configurations = ConfigurationsInTransaction()
         try process(
             stored, parsed: nil, at: time, cancellationTTL: cancellationTTL ?? self.cancellationTTL.wholeMilliseconds, replay: replay,
-            configurations: &configurations, trace: &trace, db)
+            configurations: &configurations, trace: &trace, effects)
         return trace
     }
 
     /// - Parameter parsed: the event already parsed from `stored.raw`, or nil to parse it here if it is needed.
     private func process(
         _ stored: StoredEvent, parsed: SegmentEvent?, at time: Timestamp, cancellationTTL: Int64, replay: Bool,
-        configurations: inout ConfigurationsInTransaction, trace: inout EventTrace, _ db: Database
+        configurations: inout ConfigurationsInTransaction, trace: inout EventTrace, _ effects: EventEffects
     ) throws {
         guard stored.type != "delete" else {
             trace.summary = "the user's data was erased at ingest"
@@ -183,14 +164,14 @@ public final class EventProcessor: Sendable {
             return event
         }
         let workspace = stored.workspaceId
-        let profiles = ProfileStore(db: db, workspace: workspace, time: time)
+        let profiles = effects.profiles(workspace: workspace, time: time)
         // Profile and group calls update profiles whether or not anything is mapped to them.
         var applied: String??
         if !replay && Self.changesProfiles(stored.type) {
             guard let event = readEvent() else { return }
             applied = .some(try profiles.apply(event, trace: &trace))
         }
-        guard let (version, configuration) = try inForce(for: workspace, &configurations, db) else {
+        guard let (version, configuration) = try inForce(for: workspace, &configurations, effects) else {
             trace.summary = configurations.failures[workspace] ?? "no configuration applied to workspace \(workspace)"
             return
         }
@@ -217,9 +198,9 @@ public final class EventProcessor: Sendable {
             let result: MappingResult?
             switch mapping.action {
             case .cancel(let tokenTemplate):
-                result = try cancel(tokenTemplate: tokenTemplate, context, db)
+                result = try cancel(tokenTemplate: tokenTemplate, context, effects)
             case .run(let name):
-                result = try startRun(of: name, for: mapping, context, trace: &trace, db)
+                result = try startRun(of: name, for: mapping, context, trace: &trace, effects)
             }
             guard let result else { continue }
             trace.check(mapping: mapping, condition: outcome, result: result.text)
@@ -251,35 +232,27 @@ public final class EventProcessor: Sendable {
 
     /// A `cancel:` mapping: stops every pending run with the token, and keeps the token in
     /// force for the TTL so a run created just after is stopped too.
-    private func cancel(tokenTemplate: String, _ context: MatchContext, _ db: Database) throws -> MappingResult {
+    private func cancel(tokenTemplate: String, _ context: MatchContext, _ effects: EventEffects) throws -> MappingResult {
         let token = TemplateRenderer.render(tokenTemplate, scope: context.scope) ?? tokenTemplate
         guard !context.replay else {
             return MappingResult(text: "not replayed: cancelling \"\(token)\" applies only when the event arrives", acted: false)
         }
         let ms = context.time.millisecondsSince1970
-        let cancelled = try Row.fetchAll(
-            db, sql: "UPDATE run SET state = 'cancelled', updatedAt = ? WHERE workspaceId = ? AND token = ? AND state = 'pending' RETURNING automation",
-            arguments: [ms, context.workspace, token])
-        for row in cancelled { metrics.run(automation: row["automation"], state: "cancelled") }
-        try db.execute(
-            sql: "INSERT INTO cancellation (workspaceId, token, until) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET until = excluded.until",
-            arguments: [context.workspace, token, ms + context.cancellationTTL])
+        let cancelled = try effects.cancelPendingRuns(workspace: context.workspace, token: token, at: ms)
+        for automation in cancelled { metrics.run(automation: automation, state: "cancelled") }
+        try effects.holdCancellation(workspace: context.workspace, token: token, until: ms + context.cancellationTTL)
         return MappingResult(text: "cancelled \(cancelled.count) pending run(s) with token \"\(token)\"", acted: true)
     }
 
     /// When a `once_per` mapping already ran for this user or group: the day it did.
-    private func alreadyRan(_ mapping: HeraldConfiguration.Mapping, subject: String, _ context: MatchContext, _ db: Database) throws -> String? {
-        guard let ranAt = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT ranAt FROM oncePerLedger WHERE workspaceId = ? AND mappingKey = ? AND subject = ?"),
-            arguments: [context.workspace, mapping.identity, subject])
-        else { return nil }
+    private func alreadyRan(_ mapping: HeraldConfiguration.Mapping, subject: String, _ context: MatchContext, _ effects: EventEffects) throws -> String? {
+        guard let ranAt = try effects.oncePerRanAt(workspace: context.workspace, mappingKey: mapping.identity, subject: subject) else { return nil }
         return String(Timestamp(millisecondsSince1970: ranAt).iso8601.prefix(10))
     }
 
     /// Whether a cancellation of `token` is still in force.
-    private func isCancelled(token: String, _ context: MatchContext, _ db: Database) throws -> Bool {
-        let until = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT until FROM cancellation WHERE workspaceId = ? AND token = ?"), arguments: [context.workspace, token])
+    private func isCancelled(token: String, _ context: MatchContext, _ effects: EventEffects) throws -> Bool {
+        let until = try effects.cancellationHeld(workspace: context.workspace, token: token)
         return until.map { $0 > context.time.millisecondsSince1970 } ?? false
     }
 
@@ -287,35 +260,28 @@ public final class EventProcessor: Sendable {
     /// already ran for this event (replay) or for this user or group (`once_per`). Its steps
     /// are the step worker's: the run is created due now.
     private func startRun(
-        of name: String, for mapping: HeraldConfiguration.Mapping, _ context: MatchContext, trace: inout EventTrace, _ db: Database
+        of name: String, for mapping: HeraldConfiguration.Mapping, _ context: MatchContext, trace: inout EventTrace, _ effects: EventEffects
     ) throws -> MappingResult? {
         guard let automation = context.configuration.automations.first(where: { $0.name == name }) else { return nil }
-        if context.replay, let existing = try Int64.fetchOne(
-            db, sql: "SELECT id FROM run WHERE eventSeq = ? AND automation = ? LIMIT 1", arguments: [context.stored.seq, name])
-        {
+        if context.replay, let existing = try effects.runStarted(byEventAt: context.stored.seq, automation: name) {
             return MappingResult(text: "run \(existing) of `\(name)` was already started for this event", acted: false)
         }
         let subject = mapping.oncePer == .group ? (context.event.groupId ?? context.event.context.groupId) : context.recipient
-        if let scope = mapping.oncePer, let subject, let day = try alreadyRan(mapping, subject: subject, context, db) {
+        if let scope = mapping.oncePer, let subject, let day = try alreadyRan(mapping, subject: subject, context, effects) {
             return MappingResult(text: "once_per \(scope.rawValue): already ran on \(day)", acted: false)
         }
         let token = automation.cancellationToken.map { TemplateRenderer.render($0, scope: context.scope) ?? $0 }
-        let state = try token.map { try isCancelled(token: $0, context, db) } == true ? "cancelled" : "pending"
+        let state = try token.map { try isCancelled(token: $0, context, effects) } == true ? "cancelled" : "pending"
         let ms = context.time.millisecondsSince1970
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO run (workspaceId, automation, configVersion, recipient, eventSeq, scope, token, state, nextStep, dueAt, createdAt, updatedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
-                """
-        ).execute(
-            arguments: [context.workspace, name, context.version, context.recipient ?? "", context.stored.seq,
-                        JSONValue.object(context.scope).encodedString(), token, state, ms, ms, ms])
-        let runId = db.lastInsertedRowID
+        let runId = try effects.startRun(
+            NewRun(
+                workspace: context.workspace, automation: name, configVersion: context.version, recipient: context.recipient,
+                eventSeq: context.stored.seq, scope: JSONValue.object(context.scope).encodedString(), token: token, state: state),
+            at: ms)
         trace.started(runId: runId, automation: name, state: state)
         metrics.run(automation: name, state: state)
         if mapping.oncePer != nil, let subject {
-            try db.cachedStatement(sql: "INSERT INTO oncePerLedger (workspaceId, mappingKey, subject, ranAt) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [context.workspace, mapping.identity, subject, ms])
+            try effects.recordOncePer(workspace: context.workspace, mappingKey: mapping.identity, subject: subject, at: ms)
         }
         let hours = context.cancellationTTL / 3_600_000
         return MappingResult(
@@ -344,14 +310,5 @@ public final class EventProcessor: Sendable {
         scope["group"] = .object(try groupId.flatMap { try profiles.groupTraits(of: $0) } ?? JSONObject())
         scope["event"] = .object(eventObject)
         return scope
-    }
-
-    private func configuration(for workspace: String, _ db: Database) throws -> (version: Int, configuration: HeraldConfiguration)? {
-        // The version is a cheap index look-up; the store parses each version once.
-        guard let version = try Int.fetchOne(
-            db.cachedStatement(sql: "SELECT MAX(version) FROM configVersion WHERE workspaceId = ?"), arguments: [workspace])
-        else { return nil }
-        guard let configuration = try store.configuration(workspace: workspace, version: version, db) else { return nil }
-        return (version, configuration)
     }
 }

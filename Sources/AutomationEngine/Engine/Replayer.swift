@@ -1,5 +1,4 @@
 public import Foundation
-import GRDB
 public import SegmentSpec
 
 /// Re-evaluates stored events against the workspace's current configuration, e.g. after a
@@ -33,30 +32,17 @@ public struct Replayer: Sendable {
             // One row more than is evaluated tells whether the range holds more.
             let take = min(500, Self.maximumEvents - report.eventsConsidered)
             let after = cursor
-            let (considered, last, entries) = try await store.writer.writeWithoutTransaction { db in
-                var result: (Int, Int64?, [ReplayReport.Entry]) = (0, nil, [])
-                try db.inTransaction(.immediate) {
-                    let rows = try Row.fetchAll(
-                        db, sql: """
-                            SELECT * FROM event WHERE workspaceId = ? AND seq > ? AND type != 'delete'
-                            AND receivedAt >= ? AND receivedAt < ?
-                            AND seq <= COALESCE((SELECT lastSeq FROM engineCursor WHERE id = 1), 0)
-                            ORDER BY seq LIMIT ?
-                            """,
-                        arguments: [workspace, after, from?.millisecondsSince1970 ?? Int64.min, to?.millisecondsSince1970 ?? Int64.max, take + 1])
-                    var entries: [ReplayReport.Entry] = []
-                    for row in rows.prefix(take) {
-                        let stored = StoredEvent(row: row)
-                        let trace = try processor.evaluate(stored, at: time, replay: true, db)
-                        guard trace.hasMappingChecks else { continue }
-                        entries.append(ReplayReport.Entry(
-                            seq: stored.seq, messageId: stored.messageId, name: stored.name, explain: trace.json,
-                            started: trace.runs.filter { $0.state == "pending" }.map(\.automation)))
-                    }
-                    result = (rows.count, rows.prefix(take).last?["seq"], entries)
-                    return dryRun ? .rollback : .commit
+            let (considered, last, entries) = try await store.replayEventEffects(keep: !dryRun) { effects in
+                let events = try effects.processedEvents(workspace: workspace, after: after, receivedFrom: from, to: to, limit: take + 1)
+                var entries: [ReplayReport.Entry] = []
+                for stored in events.prefix(take) {
+                    let trace = try processor.evaluate(stored, at: time, replay: true, effects)
+                    guard trace.hasMappingChecks else { continue }
+                    entries.append(ReplayReport.Entry(
+                        seq: stored.seq, messageId: stored.messageId, name: stored.name, explain: trace.json,
+                        started: trace.runs.filter { $0.state == "pending" }.map(\.automation)))
                 }
-                return result
+                return (events.count, events.prefix(take).last?.seq, entries)
             }
             report.eventsConsidered += min(considered, take)
             report.events += entries

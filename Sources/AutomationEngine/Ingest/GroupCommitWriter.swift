@@ -1,5 +1,4 @@
 public import Foundation
-import GRDB
 import SegmentSpec
 public import ServiceLifecycle
 import Synchronization
@@ -172,18 +171,7 @@ public final class GroupCommitWriter: Service, Sendable {
         let start = clock.now
         let results: Result<[Result<[AppendOutcome], IngestError>], any Error>
         do {
-            results = .success(try await store.writer.write { db in
-                var keyValid: [Data: Bool] = [:]
-                return try work.map { submission -> Result<[AppendOutcome], IngestError> in
-                    let valid = try keyValid[submission.keyHash] ?? {
-                        let found = try HeraldStore.identity(hash: submission.keyHash, secret: nil, db) != nil
-                        keyValid[submission.keyHash] = found
-                        return found
-                    }()
-                    guard valid else { return .failure(.keyRevoked) }
-                    return .success(try HeraldStore.appendEvents(submission.events, dedupWindow: window, db))
-                }
-            })
+            results = .success(try await store.appendSubmissions(work, dedupWindow: window))
         } catch {
             results = .failure(error)
         }
@@ -197,7 +185,7 @@ public final class GroupCommitWriter: Service, Sendable {
                 submission.continuation.resume(with: outcome.mapError { $0 as any Error })
             }
         case .failure(let error):
-            let reason = (error as? DatabaseError).map { $0.message ?? "SQLite error \($0.resultCode)" } ?? "\(error)"
+            let reason = HeraldStore.describe(error)
             for submission in batch {
                 submission.continuation.resume(throwing: IngestError.storeUnavailable(reason))
             }

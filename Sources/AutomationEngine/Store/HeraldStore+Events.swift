@@ -3,6 +3,31 @@ import GRDB
 public import SegmentSpec
 
 extension HeraldStore {
+    /// Appends each submission's events in one write transaction (a group commit), checking
+    /// once per key that the key submitting them was not revoked meanwhile; a revoked key's
+    /// submission is refused, the others are appended.
+    func appendSubmissions(
+        _ submissions: [(keyHash: Data, events: [IngestEvent])], dedupWindow: Int64
+    ) async throws -> [Result<[AppendOutcome], IngestError>] {
+        try await writer.write { db in
+            var keyValid: [Data: Bool] = [:]
+            return try submissions.map { submission -> Result<[AppendOutcome], IngestError> in
+                let valid = try keyValid[submission.keyHash] ?? {
+                    let found = try Self.identity(hash: submission.keyHash, secret: nil, db) != nil
+                    keyValid[submission.keyHash] = found
+                    return found
+                }()
+                guard valid else { return .failure(.keyRevoked) }
+                return .success(try Self.appendEvents(submission.events, dedupWindow: dedupWindow, db))
+            }
+        }
+    }
+
+    /// Words for a store failure an operator can act on (SQLite's message, not a dump).
+    static func describe(_ error: any Error) -> String {
+        (error as? DatabaseError).map { $0.message ?? "SQLite error \($0.resultCode)" } ?? "\(error)"
+    }
+
     /// Appends events to the log inside an open write transaction, deduplicating by
     /// `(workspace, messageId)` within `dedupWindow` (milliseconds).
     ///

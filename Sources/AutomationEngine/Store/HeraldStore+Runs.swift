@@ -123,10 +123,12 @@ extension HeraldStore {
 
     /// A run's step history, oldest first.
     public func runHistory(runId: Int64) async throws -> [RunStepEntry] {
-        try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT step, outcome, at FROM runStep WHERE runId = ? ORDER BY id", arguments: [runId])
-                .map { RunStepEntry(step: $0["step"], outcome: $0["outcome"], at: Timestamp(millisecondsSince1970: $0["at"])) }
-        }
+        try await writer.read { db in try Self.runHistory(runId: runId, db) }
+    }
+
+    static func runHistory(runId: Int64, _ db: Database) throws -> [RunStepEntry] {
+        try Row.fetchAll(db, sql: "SELECT step, outcome, at FROM runStep WHERE runId = ? ORDER BY id", arguments: [runId])
+            .map { RunStepEntry(step: $0["step"], outcome: $0["outcome"], at: Timestamp(millisecondsSince1970: $0["at"])) }
     }
 
     /// Cancels one pending run; its history records who cancelled it.
