@@ -36,7 +36,7 @@ public final class ChannelDirectory: Sendable {
     /// The channel named `name` in configuration `version` of `workspace`, or nil when that
     /// version has no such delivery channel.
     /// - Throws: when the version cannot be read or parsed.
-    func channel(named name: String, workspace: String, version: Int, store: HeraldStore) async throws
+    func channel(named name: String, workspace: String, version: Int, store: any EngineStorage) async throws
         -> (channel: any DeliveryChannel, settings: ChannelSettings)?
     {
         let key = Key(workspace: workspace, version: version, channel: name)

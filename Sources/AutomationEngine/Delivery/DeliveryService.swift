@@ -41,7 +41,7 @@ public final class DeliveryService: Service, Sendable {
         public init() {}
     }
 
-    private let store: HeraldStore
+    private let store: any EngineStorage
     private let channels: ChannelDirectory
     private let options: Options
     private let metrics: EngineMetrics

@@ -11,7 +11,7 @@ public import SegmentSpec
 /// dry run therefore reports exactly what a real run would do against the current profiles,
 /// once-per ledger and cancellations. Webhooks are not called.
 public struct DryRun: Sendable {
-    private let store: HeraldStore
+    private let store: any EngineStorage
     private let now: @Sendable () -> Timestamp
 
     /// - Parameter now: the clock (tests pass a fixed one).
@@ -33,16 +33,16 @@ public struct DryRun: Sendable {
         let time = now()
         let ingest = IngestEvent(event: event, raw: Array(JSONValue.object(object).encodedString().utf8), workspaceId: workspace, receivedAt: time)
         // A configuration cache of its own: the server's must never see a draft.
-        let store = self.store.withPrivateConfigurationCache()
-        let processor = EventProcessor(store: store, now: { time })
-        let worker = RunWorker(store: store, logger: Logger(label: "herald.dry-run", factory: { _ in SwiftLogNoOpLogHandler() }), now: { time })
+        let store = self.store.isolatedForDryRun()
+        let processor = EventProcessor(storage: store, now: { time })
+        let worker = RunWorker(storage: store, logger: Logger(label: "herald.dry-run", factory: { _ in SwiftLogNoOpLogHandler() }), now: { time })
         return try await store.rehearse { rehearsal in
             try Self.simulate(ingest, draftYAML: draftYAML, at: time, processor: processor, worker: worker, rehearsal)
         }
     }
 
     private static func simulate(
-        _ ingest: IngestEvent, draftYAML: String?, at time: Timestamp, processor: EventProcessor, worker: RunWorker, _ rehearsal: Rehearsal
+        _ ingest: IngestEvent, draftYAML: String?, at time: Timestamp, processor: EventProcessor, worker: RunWorker, _ rehearsal: any RehearsalTransaction
     ) throws -> DryRunReport {
         let workspace = ingest.workspaceId
         if let draftYAML { try rehearsal.applyDraft(draftYAML, workspace: workspace, at: time) }

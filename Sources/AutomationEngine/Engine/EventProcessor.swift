@@ -9,7 +9,7 @@ import Synchronization
 public final class EventProcessor: Sendable {
     /// How long a cancellation token keeps stopping runs created after it (DESIGN: 24 h).
     public let cancellationTTL: Duration
-    private let store: HeraldStore
+    private let store: any EngineStorage
     private let now: @Sendable () -> Timestamp
     private let metrics: EngineMetrics
     private let handoff: ParsedEventHandoff?
@@ -22,11 +22,19 @@ public final class EventProcessor: Sendable {
     ///   - handoff: events the server's ``GroupCommitWriter`` appended, already parsed.
     ///   - backlog: where progress is reported to the writer's flow control.
     ///   - now: the clock; tests pass a fixed one.
-    public init(
+    public convenience init(
         store: HeraldStore, cancellationTTL: Duration = .seconds(24 * 3600), handoff: ParsedEventHandoff? = nil,
         backlog: EngineBacklog? = nil, metrics: EngineMetrics = EngineMetrics(), now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
     ) {
-        self.store = store
+        self.init(storage: store, cancellationTTL: cancellationTTL, handoff: handoff, backlog: backlog, metrics: metrics, now: now)
+    }
+
+    /// A processor over any store backend.
+    init(
+        storage: any EngineStorage, cancellationTTL: Duration = .seconds(24 * 3600), handoff: ParsedEventHandoff? = nil,
+        backlog: EngineBacklog? = nil, metrics: EngineMetrics = EngineMetrics(), now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
+    ) {
+        self.store = storage
         self.metrics = metrics
         self.handoff = handoff
         self.backlog = backlog
@@ -102,7 +110,7 @@ public final class EventProcessor: Sendable {
 
     /// The configuration in force for `workspace`, looked up once per transaction.
     private func inForce(
-        for workspace: String, _ configurations: inout ConfigurationsInTransaction, _ effects: EventEffects
+        for workspace: String, _ configurations: inout ConfigurationsInTransaction, _ effects: any EventTransaction
     ) throws -> (version: Int, configuration: HeraldConfiguration)? {
         if let known = configurations.byWorkspace[workspace] { return known }
         let found: (version: Int, configuration: HeraldConfiguration)?
@@ -136,7 +144,7 @@ public final class EventProcessor: Sendable {
     /// - Parameter replay: re-evaluating a stored event (``Replayer``): profiles are not
     ///   updated again, `cancel` mappings are not re-applied, and an automation already
     ///   started for this event is not started twice.
-    func evaluate(_ stored: StoredEvent, at time: Timestamp, cancellationTTL: Int64? = nil, replay: Bool, _ effects: EventEffects) throws -> EventTrace {
+    func evaluate(_ stored: StoredEvent, at time: Timestamp, cancellationTTL: Int64? = nil, replay: Bool, _ effects: any EventTransaction) throws -> EventTrace {
         var trace = EventTrace()
         var configurations = ConfigurationsInTransaction()
         try process(
@@ -148,7 +156,7 @@ public final class EventProcessor: Sendable {
     /// - Parameter parsed: the event already parsed from `stored.raw`, or nil to parse it here if it is needed.
     private func process(
         _ stored: StoredEvent, parsed: SegmentEvent?, at time: Timestamp, cancellationTTL: Int64, replay: Bool,
-        configurations: inout ConfigurationsInTransaction, trace: inout EventTrace, _ effects: EventEffects
+        configurations: inout ConfigurationsInTransaction, trace: inout EventTrace, _ effects: any EventTransaction
     ) throws {
         guard stored.type != "delete" else {
             trace.summary = "the user's data was erased at ingest"
@@ -232,7 +240,7 @@ public final class EventProcessor: Sendable {
 
     /// A `cancel:` mapping: stops every pending run with the token, and keeps the token in
     /// force for the TTL so a run created just after is stopped too.
-    private func cancel(tokenTemplate: String, _ context: MatchContext, _ effects: EventEffects) throws -> MappingResult {
+    private func cancel(tokenTemplate: String, _ context: MatchContext, _ effects: any EventTransaction) throws -> MappingResult {
         let token = TemplateRenderer.render(tokenTemplate, scope: context.scope) ?? tokenTemplate
         guard !context.replay else {
             return MappingResult(text: "not replayed: cancelling \"\(token)\" applies only when the event arrives", acted: false)
@@ -245,13 +253,13 @@ public final class EventProcessor: Sendable {
     }
 
     /// When a `once_per` mapping already ran for this user or group: the day it did.
-    private func alreadyRan(_ mapping: HeraldConfiguration.Mapping, subject: String, _ context: MatchContext, _ effects: EventEffects) throws -> String? {
+    private func alreadyRan(_ mapping: HeraldConfiguration.Mapping, subject: String, _ context: MatchContext, _ effects: any EventTransaction) throws -> String? {
         guard let ranAt = try effects.oncePerRanAt(workspace: context.workspace, mappingKey: mapping.identity, subject: subject) else { return nil }
         return String(Timestamp(millisecondsSince1970: ranAt).iso8601.prefix(10))
     }
 
     /// Whether a cancellation of `token` is still in force.
-    private func isCancelled(token: String, _ context: MatchContext, _ effects: EventEffects) throws -> Bool {
+    private func isCancelled(token: String, _ context: MatchContext, _ effects: any EventTransaction) throws -> Bool {
         let until = try effects.cancellationHeld(workspace: context.workspace, token: token)
         return until.map { $0 > context.time.millisecondsSince1970 } ?? false
     }
@@ -260,7 +268,7 @@ public final class EventProcessor: Sendable {
     /// already ran for this event (replay) or for this user or group (`once_per`). Its steps
     /// are the step worker's: the run is created due now.
     private func startRun(
-        of name: String, for mapping: HeraldConfiguration.Mapping, _ context: MatchContext, trace: inout EventTrace, _ effects: EventEffects
+        of name: String, for mapping: HeraldConfiguration.Mapping, _ context: MatchContext, trace: inout EventTrace, _ effects: any EventTransaction
     ) throws -> MappingResult? {
         guard let automation = context.configuration.automations.first(where: { $0.name == name }) else { return nil }
         if context.replay, let existing = try effects.runStarted(byEventAt: context.stored.seq, automation: name) {
@@ -292,7 +300,7 @@ public final class EventProcessor: Sendable {
     }
 
     /// The values conditions and templates see: `data`, `traits`, `profile`, `group`, `event`.
-    static func scope(for event: SegmentEvent, stored: StoredEvent, recipient: String?, profiles: ProfileStore) throws -> JSONObject {
+    static func scope(for event: SegmentEvent, stored: StoredEvent, recipient: String?, profiles: any ProfileTransaction) throws -> JSONObject {
         var eventObject = JSONObject()
         eventObject["messageId"] = .string(stored.messageId)
         eventObject["type"] = .string(stored.type)

@@ -12,7 +12,7 @@ public import SegmentSpec
 public struct Replayer: Sendable {
     /// Most events one replay considers; narrow the time range for more.
     public static let maximumEvents = 10_000
-    private let store: HeraldStore
+    private let store: any EngineStorage
     private let now: @Sendable () -> Timestamp
 
     /// - Parameter now: the clock (tests pass a fixed one).
@@ -24,7 +24,7 @@ public struct Replayer: Sendable {
     /// Replays the workspace's events received in `[from, to)` (open ends when nil).
     public func replay(workspace: String, from: Timestamp?, to: Timestamp?, dryRun: Bool) async throws -> ReplayReport {
         let time = now()
-        let processor = EventProcessor(store: store, now: { time })
+        let processor = EventProcessor(storage: store, now: { time })
         var report = ReplayReport(dryRun: dryRun)
         var cursor: Int64 = 0
         // Chunks keep each write transaction short, so ingest is never held up for long.

@@ -13,7 +13,7 @@ import Synchronization
 /// `log` (written to the server log). A webhook message is recorded `queued` for the
 /// ``DeliveryService``.
 public final class RunWorker: Sendable {
-    private let store: HeraldStore
+    private let store: any EngineStorage
     private let now: @Sendable () -> Timestamp
     private let logger: Logger
     private let metrics: EngineMetrics
@@ -21,11 +21,19 @@ public final class RunWorker: Sendable {
     private let parsedTemplates = Mutex<[String: TextTemplate?]>([:])
 
     /// - Parameter now: the clock; tests pass one they move, so delays never sleep.
-    public init(
+    public convenience init(
         store: HeraldStore, metrics: EngineMetrics = EngineMetrics(), logger: Logger = Logger(label: "herald.runs"),
         now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
     ) {
-        self.store = store
+        self.init(storage: store, metrics: metrics, logger: logger, now: now)
+    }
+
+    /// A worker over any store backend.
+    init(
+        storage: any EngineStorage, metrics: EngineMetrics = EngineMetrics(), logger: Logger = Logger(label: "herald.runs"),
+        now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
+    ) {
+        self.store = storage
         self.metrics = metrics
         self.logger = logger
         self.now = now
@@ -62,7 +70,7 @@ public final class RunWorker: Sendable {
     }
 
     /// Executes up to `budget` due steps at `time` inside the caller's transaction; returns how many ran.
-    private func executeBatch(at time: Timestamp, budget: Int, _ steps: RunSteps) throws -> Int {
+    private func executeBatch(at time: Timestamp, budget: Int, _ steps: any StepTransaction) throws -> Int {
         let ms = time.millisecondsSince1970
         var ran = 0
         for id in try steps.dueRunIDs(at: ms, limit: budget) {
@@ -76,7 +84,7 @@ public final class RunWorker: Sendable {
 
     /// The configuration a run is pinned to; a version that no longer parses is logged once
     /// per attempt and treated as missing (the run fails with that reason).
-    private func configuration(workspace: String, version: Int, _ steps: RunSteps) throws -> HeraldConfiguration? {
+    private func configuration(workspace: String, version: Int, _ steps: any StepTransaction) throws -> HeraldConfiguration? {
         do {
             return try steps.configuration(workspace: workspace, version: version)
         } catch let error as ConfigurationError {
@@ -86,7 +94,7 @@ public final class RunWorker: Sendable {
     }
 
     /// Runs the next step of `run` at `time` inside the caller's transaction.
-    func executeStep(of run: PendingRun, at time: Timestamp, _ steps: RunSteps) throws {
+    func executeStep(of run: PendingRun, at time: Timestamp, _ steps: any StepTransaction) throws {
         let id = run.id
         let workspace = run.workspace
         let version = run.configVersion
@@ -194,7 +202,7 @@ public final class RunWorker: Sendable {
 
     /// Creates the step's message (once) and delivers it on inbox/log channels.
     private func send(runId: Int64, step: Int, workspace: String, configuration: HeraldConfiguration?, recipient: String, template name: String,
-                      channelOverride: String?, scope: JSONObject, at ms: Int64, _ steps: RunSteps) throws -> String {
+                      channelOverride: String?, scope: JSONObject, at ms: Int64, _ steps: any StepTransaction) throws -> String {
         let messageId = "run-\(runId)-step-\(step)"
         if try steps.messageExists(id: messageId) {
             return "message \(messageId) already exists; not sent again"

@@ -8,7 +8,7 @@ public import ServiceLifecycle
 /// hand (a transaction) and returns; a restart resumes every run where it stopped.
 public struct StepWorkerService: Service {
     private let worker: RunWorker
-    private let store: HeraldStore
+    private let store: any EngineStorage
     private let idleInterval: Duration
     private let logger: Logger
 

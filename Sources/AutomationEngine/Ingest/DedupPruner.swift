@@ -6,7 +6,7 @@ import SegmentSpec
 /// Removes dedup keys older than the window, in the background, so the dedup index stays
 /// the size of the window's traffic instead of growing forever.
 public struct DedupPruner: Service {
-    private let store: HeraldStore
+    private let store: any EngineStorage
     private let window: Duration
     private let interval: Duration
     private let logger: Logger
@@ -26,7 +26,7 @@ public struct DedupPruner: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let cutoff = Timestamp(millisecondsSince1970: Timestamp(Date()).millisecondsSince1970 - window.wholeMilliseconds)
             do {
-                let removed = try await store.pruneDedupKeys(olderThan: cutoff)
+                let removed = try await store.pruneDedupKeys(olderThan: cutoff, batchSize: 1_000)
                 if removed > 0 { logger.info("pruned expired dedup keys", metadata: ["count": "\(removed)"]) }
             } catch {
                 logger.warning("dedup prune failed; will retry", metadata: ["error": "\(error)"])

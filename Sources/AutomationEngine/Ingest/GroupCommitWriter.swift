@@ -40,7 +40,7 @@ public final class GroupCommitWriter: Service, Sendable {
         var closed = false
     }
 
-    private let store: HeraldStore
+    private let store: any EngineStorage
     private let options: Options
     private let observer: CommitObserver?
     private let handoff: ParsedEventHandoff?
@@ -185,7 +185,7 @@ public final class GroupCommitWriter: Service, Sendable {
                 submission.continuation.resume(with: outcome.mapError { $0 as any Error })
             }
         case .failure(let error):
-            let reason = HeraldStore.describe(error)
+            let reason = store.describe(error)
             for submission in batch {
                 submission.continuation.resume(throwing: IngestError.storeUnavailable(reason))
             }

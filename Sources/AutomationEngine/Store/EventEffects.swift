@@ -19,7 +19,7 @@ struct NewRun {
 /// The processor reads the log past its cursor, applies each event's effects (profiles, runs,
 /// cancellations, `once_per` ledger, explain trace) and moves the cursor, all through this
 /// type, so a second store backend implements these operations and nothing in `Engine/`.
-struct EventEffects {
+struct EventEffects: EventTransaction {
     let db: Database
     let store: HeraldStore
 
@@ -97,7 +97,7 @@ struct EventEffects {
     // MARK: Profiles
 
     /// Profiles and groups of `workspace`, in this transaction.
-    func profiles(workspace: String, time: Timestamp) -> ProfileStore {
+    func profiles(workspace: String, time: Timestamp) -> any ProfileTransaction {
         ProfileStore(db: db, workspace: workspace, time: time)
     }
 
@@ -160,12 +160,12 @@ struct EventEffects {
 extension HeraldStore {
     /// Runs `body` on a reader with the event processor's operations (gathering a pass's
     /// events without holding the single writer, which ingest shares).
-    func readEventEffects<T: Sendable>(_ body: @escaping @Sendable (EventEffects) throws -> T) async throws -> T {
+    func readEventEffects<T: Sendable>(_ body: @escaping @Sendable (any EventTransaction) throws -> T) async throws -> T {
         try await writer.read { db in try body(EventEffects(db: db, store: self)) }
     }
 
     /// Runs `body` in one write transaction with the event processor's operations.
-    func writeEventEffects<T: Sendable>(_ body: @escaping @Sendable (EventEffects) throws -> T) async throws -> T {
+    func writeEventEffects<T: Sendable>(_ body: @escaping @Sendable (any EventTransaction) throws -> T) async throws -> T {
         try await writer.write { db in try body(EventEffects(db: db, store: self)) }
     }
 }

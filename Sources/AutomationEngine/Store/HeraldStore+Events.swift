@@ -23,11 +23,6 @@ extension HeraldStore {
         }
     }
 
-    /// Words for a store failure an operator can act on (SQLite's message, not a dump).
-    static func describe(_ error: any Error) -> String {
-        (error as? DatabaseError).map { $0.message ?? "SQLite error \($0.resultCode)" } ?? "\(error)"
-    }
-
     /// Appends events to the log inside an open write transaction, deduplicating by
     /// `(workspace, messageId)` within `dedupWindow` (milliseconds).
     ///

@@ -2,7 +2,7 @@ import GRDB
 import SegmentSpec
 
 /// Profile and group bookkeeping inside the engine's transaction.
-struct ProfileStore {
+struct ProfileStore: ProfileTransaction {
     let db: Database
     let workspace: String
     let time: Timestamp

@@ -5,14 +5,14 @@ import SegmentSpec
 /// (``EventEffects``, ``RunSteps``) plus what only a rehearsal does — putting a draft
 /// configuration in force, appending the event without deduplication, reading back what the
 /// runs did.
-struct Rehearsal {
+struct Rehearsal: RehearsalTransaction {
     let db: Database
     let store: HeraldStore
 
     /// The event processor's operations in this transaction.
-    var effects: EventEffects { EventEffects(db: db, store: store) }
+    var effects: any EventTransaction { EventEffects(db: db, store: store) }
     /// The step worker's operations in this transaction.
-    var steps: RunSteps { RunSteps(db: db, store: store) }
+    var steps: any StepTransaction { RunSteps(db: db, store: store) }
 
     /// Puts `yaml` in force as the workspace's next version (rolled back with the rest).
     func applyDraft(_ yaml: String, workspace: String, at time: Timestamp) throws {
@@ -58,7 +58,7 @@ struct Rehearsal {
 
 extension HeraldStore {
     /// Runs `body` in a write transaction that is always rolled back.
-    func rehearse<T: Sendable>(_ body: @escaping @Sendable (Rehearsal) throws -> T) async throws -> T {
+    func rehearse<T: Sendable>(_ body: @escaping @Sendable (any RehearsalTransaction) throws -> T) async throws -> T {
         try await writer.writeWithoutTransaction { db in
             var result: T?
             try db.inTransaction(.immediate) {
@@ -71,7 +71,7 @@ extension HeraldStore {
 
     /// Runs `body` with the event processor's operations in one write transaction, kept
     /// only when `keep` is true (a replay, or its dry run).
-    func replayEventEffects<T: Sendable>(keep: Bool, _ body: @escaping @Sendable (EventEffects) throws -> T) async throws -> T {
+    func replayEventEffects<T: Sendable>(keep: Bool, _ body: @escaping @Sendable (any EventTransaction) throws -> T) async throws -> T {
         try await writer.writeWithoutTransaction { db in
             var result: T?
             try db.inTransaction(.immediate) {

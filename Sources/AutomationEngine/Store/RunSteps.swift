@@ -29,7 +29,7 @@ struct NewMessage {
 }
 
 /// The step worker's reads and writes inside one transaction: all its SQL, by intent.
-struct RunSteps {
+struct RunSteps: StepTransaction {
     let db: Database
     let store: HeraldStore
 
@@ -63,7 +63,7 @@ struct RunSteps {
     }
 
     /// Profiles and groups of `workspace`, in this transaction.
-    func profiles(workspace: String, time: Timestamp) -> ProfileStore {
+    func profiles(workspace: String, time: Timestamp) -> any ProfileTransaction {
         ProfileStore(db: db, workspace: workspace, time: time)
     }
 
@@ -129,7 +129,7 @@ extension HeraldStore {
     }
 
     /// Runs `body` in one write transaction with the step worker's operations.
-    func writeSteps<T: Sendable>(_ body: @escaping @Sendable (RunSteps) throws -> T) async throws -> T {
+    func writeSteps<T: Sendable>(_ body: @escaping @Sendable (any StepTransaction) throws -> T) async throws -> T {
         try await writer.write { db in try body(RunSteps(db: db, store: self)) }
     }
 }

@@ -1,0 +1,31 @@
+import SegmentSpec
+
+/// The step worker's reads and writes inside one transaction: claim due runs, record each
+/// step's outcome, advance or finish the run, write its messages.
+protocol StepTransaction {
+    /// Ids of the runs due at `ms`, oldest due first (a backend with several workers claims
+    /// them so no other worker takes them, e.g. `FOR UPDATE SKIP LOCKED`).
+    func dueRunIDs(at ms: Int64, limit: Int) throws -> [Int64]
+    /// Run `id` if it is still pending and due at `ms`.
+    func pendingRun(id: Int64, dueAt ms: Int64) throws -> PendingRun?
+    /// Run `id` if it is pending, whenever it is due (dry runs step through simulated time).
+    func pendingRun(id: Int64) throws -> (run: PendingRun, dueAt: Int64)?
+    /// The configuration version a run is pinned to.
+    func configuration(workspace: String, version: Int) throws -> HeraldConfiguration?
+    /// Profiles and groups of `workspace`, in this transaction.
+    func profiles(workspace: String, time: Timestamp) -> any ProfileTransaction
+    /// Appends to the run's step history (append-only).
+    func recordStep(runId: Int64, step: Int, outcome: String, at ms: Int64) throws
+    /// Moves the run to its next step, due at `dueAt`.
+    func advance(runId: Int64, dueAt: Int64, at ms: Int64) throws
+    /// Ends the run (`completed` or `failed`).
+    func finish(runId: Int64, state: String, at ms: Int64) throws
+    /// Cancels the workspace's other pending runs with `token`; returns how many.
+    func cancelPendingRuns(workspace: String, token: String, except runId: Int64, at ms: Int64) throws -> Int
+    /// Replaces a profile's traits (creating the profile when new).
+    func saveProfileTraits(workspace: String, profileId: String, traits: JSONObject, at ms: Int64) throws
+    /// Whether message `id` was written already (a step re-run never sends twice).
+    func messageExists(id: String) throws -> Bool
+    /// Writes a new message and its first status; a `queued` one is due for delivery at once.
+    func insert(_ message: NewMessage, at ms: Int64) throws
+}
