@@ -8,9 +8,10 @@
 //   serial      the service with one delivery in flight: the baseline in the same run
 //               (what the old deliverer, one POST at a time, could do);
 //   concurrent  the defaults, the channel at `concurrency: 64`;
-//   + hanging   the same, with 40 messages to an endpoint that never answers queued first.
+//   + hanging   the same, with messages to an endpoint that never answers queued first.
 //
-// Environment: DELIVERY_BENCH_MESSAGES (4000), DELIVERY_BENCH_REPS (3), DELIVERY_BENCH_DELAY_MS (20).
+// Environment: DELIVERY_BENCH_MESSAGES (4000), DELIVERY_BENCH_REPS (3), DELIVERY_BENCH_DELAY_MS (20),
+// DELIVERY_BENCH_HANGING (40: messages queued to the hanging endpoint first).
 import AutomationEngine
 import Foundation
 import Logging
@@ -20,6 +21,7 @@ let environment = ProcessInfo.processInfo.environment
 let messageCount = Int(environment["DELIVERY_BENCH_MESSAGES"] ?? "") ?? 4_000
 let repetitions = Int(environment["DELIVERY_BENCH_REPS"] ?? "") ?? 3
 let receiverDelay = Int(environment["DELIVERY_BENCH_DELAY_MS"] ?? "") ?? 20
+let hangingCount = Int(environment["DELIVERY_BENCH_HANGING"] ?? "") ?? 40
 
 /// A SlowReceiver process, stopped by `stop()`.
 final class Receiver: Sendable {
@@ -80,7 +82,7 @@ struct Scenario {
     let messages: Int
 }
 
-/// Queues `count` messages to the healthy channel (and 40 to the hanging one first when asked)
+/// Queues `count` messages to the healthy channel (and `hangingCount` to the hanging one first when asked)
 /// through the engine, then times the delivery service until the healthy ones are all sent.
 func measure(_ scenario: Scenario, healthy: Receiver, hanging: Receiver, logger: Logger) async throws -> Double {
     let messageCount = scenario.messages
@@ -119,7 +121,7 @@ func measure(_ scenario: Scenario, healthy: Receiver, hanging: Receiver, logger:
         }
         if !batch.isEmpty { _ = try await writer.append(batch, keyHash: key.secret.hash) }
     }
-    if scenario.withHanging { try await append("Lost", count: 40) }
+    if scenario.withHanging { try await append("Lost", count: hangingCount) }
     try await append("Order Completed", count: messageCount)
     writer.close()
     _ = try await writerTask.value
@@ -158,7 +160,7 @@ defer {
 let scenarios = [
     Scenario(name: "serial (1 in flight, same-run baseline)", maximumInFlight: 1, withHanging: false, messages: max(1, messageCount / 10)),
     Scenario(name: "concurrent (defaults, channel concurrency 64)", maximumInFlight: DeliveryService.Options().maximumInFlight, withHanging: false, messages: messageCount),
-    Scenario(name: "concurrent, one endpoint hanging (40 messages)", maximumInFlight: DeliveryService.Options().maximumInFlight, withHanging: true, messages: messageCount),
+    Scenario(name: "concurrent, one endpoint hanging (\(hangingCount) messages)", maximumInFlight: DeliveryService.Options().maximumInFlight, withHanging: true, messages: messageCount),
 ]
 var rates: [String: [Double]] = [:]
 say("Delivery benchmark: \(messageCount) messages per round, receiver answers in \(receiverDelay) ms, \(repetitions) rounds")

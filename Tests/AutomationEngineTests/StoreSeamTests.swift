@@ -105,10 +105,8 @@ private final class FailingCommitStorage: EngineStorage {
         try await base.writeSteps(body)
     }
     func hasDueMessages(now: Int64) async throws -> Bool { try await base.hasDueMessages(now: now) }
-    func recordAndClaim(
-        _ records: [DeliveryRecord], now: Int64, limit: Int, excluding excluded: Set<DeliveryEndpoint>, leaseUntil: Int64
-    ) async throws -> [ClaimedMessage] {
-        try await base.recordAndClaim(records, now: now, limit: limit, excluding: excluded, leaseUntil: leaseUntil)
+    func recordAndClaim(_ records: [DeliveryRecord], now: Int64, capacity: DeliveryCapacity, leaseUntil: Int64) async throws -> [ClaimedMessage] {
+        try await base.recordAndClaim(records, now: now, capacity: capacity, leaseUntil: leaseUntil)
     }
     func configuration(workspace: String, version: Int) async throws -> HeraldConfiguration? {
         try await base.configuration(workspace: workspace, version: version)

@@ -114,7 +114,7 @@ public final class DeliveryService: Service, Sendable {
             // In a task of its own: when the service was cancelled rather than shut down
             // gracefully, this last write must still happen.
             let store = store
-            _ = try await Task { try await store.recordAndClaim(finished + handBack, now: time, limit: 0, excluding: [], leaseUntil: time) }.value
+            _ = try await Task { try await store.recordAndClaim(finished + handBack, now: time, capacity: .none, leaseUntil: time) }.value
         } catch {
             logger.error("could not record the last deliveries; they will be attempted again", metadata: ["error": "\(error)"])
         }
@@ -202,27 +202,34 @@ public final class DeliveryService: Service, Sendable {
             return state.finished
         }
         let time = now().millisecondsSince1970
-        _ = try await store.recordAndClaim(records, now: time, limit: 0, excluding: [], leaseUntil: time)
+        _ = try await store.recordAndClaim(records, now: time, capacity: .none, leaseUntil: time)
     }
 
     /// Writes the outcomes that came in and claims as many due messages as the endpoints not
     /// at their bound (and not broken) can take.
     private func claim() async throws -> [ClaimedMessage] {
         let time = now().millisecondsSince1970
-        let (records, free, excluded) = state.withLock { state -> ([DeliveryRecord], Int, Set<DeliveryEndpoint>) in
+        let (records, capacity) = state.withLock { state -> ([DeliveryRecord], DeliveryCapacity) in
             let records = state.finished
             state.finished = []
-            var excluded = Set(state.inFlight.filter { $0.value >= state.bounds[$0.key] ?? options.defaultEndpointConcurrency }.keys)
-            for (endpoint, breaker) in state.breakers where breaker.reopensAt(now: time) != nil { excluded.insert(endpoint) }
-            return (records, options.maximumInFlight - state.totalInFlight, excluded)
+            // What each endpoint with attempts in flight, or a breaker, can take now.
+            // (An endpoint's bound, its channel's `concurrency`, is learnt at its first claim;
+            // until then the default applies, and what it cannot take goes back.)
+            var endpoints: [DeliveryEndpoint: Int] = [:]
+            for (endpoint, bound) in state.bounds { endpoints[endpoint] = bound - state.inFlight[endpoint, default: 0] }
+            for (endpoint, count) in state.inFlight where state.bounds[endpoint] == nil {
+                endpoints[endpoint] = options.defaultEndpointConcurrency - count
+            }
+            for (endpoint, breaker) in state.breakers where breaker.reopensAt(now: time) != nil { endpoints[endpoint] = 0 }
+            let capacity = DeliveryCapacity(
+                total: min(options.maximumInFlight - state.totalInFlight, 500), endpoints: endpoints, otherwise: options.defaultEndpointConcurrency)
+            return (records, capacity)
         }
         if records.isEmpty {
-            guard free > 0, try await store.hasDueMessages(now: time) else { return [] }
+            guard capacity.total > 0, try await store.hasDueMessages(now: time) else { return [] }
         }
         do {
-            return try await store.recordAndClaim(
-                records, now: time, limit: min(free, 500), excluding: excluded,
-                leaseUntil: time + options.lease.wholeMilliseconds)
+            return try await store.recordAndClaim(records, now: time, capacity: capacity, leaseUntil: time + options.lease.wholeMilliseconds)
         } catch {
             state.withLock { $0.finished.insert(contentsOf: records, at: 0) }  // written with the next claim
             throw error

@@ -60,11 +60,10 @@ protocol EngineStorage: Sendable {
     /// Whether any queued message is due at `now` and not leased.
     func hasDueMessages(now: Int64) async throws -> Bool
 
-    /// In one transaction: records `records`, then claims (leases until `leaseUntil`) up to
-    /// `limit` due queued messages, except those of `excluded` endpoints.
-    func recordAndClaim(
-        _ records: [DeliveryRecord], now: Int64, limit: Int, excluding excluded: Set<DeliveryEndpoint>, leaseUntil: Int64
-    ) async throws -> [ClaimedMessage]
+    /// In one transaction: records `records`, then claims (leases until `leaseUntil`) due
+    /// queued messages within `capacity`, in all and per endpoint. A full or broken endpoint's
+    /// queue must cost the claim next to nothing, however long it is.
+    func recordAndClaim(_ records: [DeliveryRecord], now: Int64, capacity: DeliveryCapacity, leaseUntil: Int64) async throws -> [ClaimedMessage]
 
     // MARK: Configuration
 

@@ -50,26 +50,54 @@ extension HeraldStore {
         }
     }
 
-    /// In one transaction: records `records`, then claims up to `limit` queued messages due at
-    /// `now`, oldest first, except those of `excluded` endpoints (`workspace`, `channel`),
-    /// leasing them until `leaseUntil`. A leased message is not claimed again until its lease
-    /// ends, so an instance that dies mid-attempt leaves it to be attempted again, under the
-    /// same id, once the lease is over.
+    /// In one transaction: records `records`, then claims queued messages due at `now`, at most
+    /// `capacity.total` in all and, from each endpoint, at most what it can take now
+    /// (``DeliveryCapacity/free(for:)``), endpoints with the oldest due message first. Claimed
+    /// messages are leased until `leaseUntil`: one is not claimed again until its lease ends,
+    /// so an instance that dies mid-attempt leaves it to be attempted again, under the same
+    /// id, once the lease is over.
+    ///
+    /// Each endpoint is read through its own range of an index on (endpoint, due time), so a
+    /// full or broken endpoint with a long queue costs one index seek, not a scan of its queue.
     public func recordAndClaim(
-        _ records: [DeliveryRecord], now: Int64, limit: Int, excluding excluded: Set<DeliveryEndpoint>, leaseUntil: Int64
+        _ records: [DeliveryRecord], now: Int64, capacity: DeliveryCapacity, leaseUntil: Int64
     ) async throws -> [ClaimedMessage] {
         try await writer.write { db in
             try Self.record(records, now: now, db)
-            guard limit > 0 else { return [] }
-            var sql = "SELECT id FROM message WHERE status = 'queued' AND nextAttemptAt <= ? AND (leaseUntil IS NULL OR leaseUntil <= ?)"
-            var arguments: StatementArguments = [now, now]
-            if !excluded.isEmpty {
-                sql += " AND (workspaceId || char(31) || channel) NOT IN (\(databaseQuestionMarks(count: excluded.count)))"
-                for endpoint in excluded { arguments += [endpoint.workspace + "\u{1F}" + endpoint.channel] }
+            guard capacity.total > 0 else { return [] }
+            // Endpoints with queued messages, one index seek each (a loose index scan). Queued
+            // messages always name their channel (only delivery channels queue).
+            let first = try db.cachedStatement(sql: """
+                SELECT workspaceId, channel FROM message WHERE status = 'queued' AND channel IS NOT NULL ORDER BY workspaceId, channel LIMIT 1
+                """)
+            let next = try db.cachedStatement(sql: """
+                SELECT workspaceId, channel FROM message WHERE status = 'queued' AND channel IS NOT NULL AND (workspaceId, channel) > (?, ?)
+                ORDER BY workspaceId, channel LIMIT 1
+                """)
+            let oldestDue = try db.cachedStatement(sql: """
+                SELECT MIN(nextAttemptAt) FROM message WHERE status = 'queued' AND workspaceId = ? AND channel = ?
+                """)
+            var endpoints: [(endpoint: DeliveryEndpoint, oldest: Int64)] = []
+            var row = try Row.fetchOne(first)
+            while let found = row {
+                let endpoint = DeliveryEndpoint(workspace: found["workspaceId"], channel: found["channel"])
+                if capacity.free(for: endpoint) > 0,
+                   let oldest = try Int64.fetchOne(oldestDue, arguments: [endpoint.workspace, endpoint.channel]), oldest <= now
+                {
+                    endpoints.append((endpoint, oldest))
+                }
+                row = try Row.fetchOne(next, arguments: [endpoint.workspace, endpoint.channel])
             }
-            sql += " ORDER BY nextAttemptAt LIMIT ?"
-            arguments += [limit]
-            let ids = try String.fetchAll(db, sql: sql, arguments: arguments)
+            endpoints.sort { $0.oldest < $1.oldest }
+            let due = try db.cachedStatement(sql: """
+                SELECT id FROM message WHERE status = 'queued' AND workspaceId = ? AND channel = ? AND nextAttemptAt <= ?
+                AND (leaseUntil IS NULL OR leaseUntil <= ?) ORDER BY nextAttemptAt LIMIT ?
+                """)
+            var ids: [String] = []
+            for (endpoint, _) in endpoints where ids.count < capacity.total {
+                let take = min(capacity.free(for: endpoint), capacity.total - ids.count)
+                ids += try String.fetchAll(due, arguments: [endpoint.workspace, endpoint.channel, now, now, take])
+            }
             guard !ids.isEmpty else { return [] }
             let lease = try db.cachedStatement(sql: "UPDATE message SET leaseUntil = ? WHERE id = ?")
             for id in ids { try lease.execute(arguments: [leaseUntil, id]) }
@@ -145,6 +173,31 @@ public struct DeliveryEndpoint: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(workspace)/\(channel)" }
+}
+
+/// How many messages one claim may take: in all, and from each endpoint.
+public struct DeliveryCapacity: Sendable, Hashable {
+    /// Most messages in all.
+    public var total: Int
+    /// What endpoints can take now, for those the caller knows (0: none, e.g. full or broken).
+    public var endpoints: [DeliveryEndpoint: Int]
+    /// What an endpoint not in ``endpoints`` can take.
+    public var otherwise: Int
+
+    /// A capacity of `total` messages, `endpoints` each limited as given, any other to `otherwise`.
+    public init(total: Int, endpoints: [DeliveryEndpoint: Int] = [:], otherwise: Int) {
+        self.total = total
+        self.endpoints = endpoints
+        self.otherwise = otherwise
+    }
+
+    /// Nothing: a call that only records outcomes.
+    public static let none = DeliveryCapacity(total: 0, otherwise: 0)
+
+    /// What `endpoint` can take now.
+    public func free(for endpoint: DeliveryEndpoint) -> Int {
+        max(0, endpoints[endpoint] ?? otherwise)
+    }
 }
 
 extension HeraldStore {

@@ -267,6 +267,18 @@ extension HeraldStore {
             try db.alter(table: "message") { t in t.add(column: "leaseUntil", .integer) }
             try db.alter(table: "messageStatus") { t in t.add(column: "attempt", .integer) }
         }
+        migrator.registerMigration("v18: due indexes hold only what is still due, by endpoint for messages") { db in
+            // Only pending runs and queued messages are ever looked up by due time. Indexing
+            // the finished ones too kept every completed run and sent message in these indexes,
+            // and made each step that ends a run or sends a message move an index entry.
+            try db.execute(sql: "DROP INDEX run_due")
+            try db.execute(sql: "CREATE INDEX run_due ON run(dueAt) WHERE state = 'pending'")
+            try db.execute(sql: "DROP INDEX message_due")
+            try db.execute(sql: "CREATE INDEX message_due ON message(nextAttemptAt) WHERE status = 'queued'")
+            // Claims read each endpoint's queue as its own range: a full or broken endpoint's
+            // long queue is skipped with one seek instead of scanned by every claim.
+            try db.execute(sql: "CREATE INDEX message_endpoint_due ON message(workspaceId, channel, nextAttemptAt) WHERE status = 'queued'")
+        }
         return migrator
     }
 
