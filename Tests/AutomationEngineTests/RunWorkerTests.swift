@@ -25,7 +25,7 @@ struct RunWorkerTests {
         clock.advance(.seconds(2 * 86_400 - 60))
         #expect(try await worker.executeDue() == 0)  // not yet due
         clock.advance(.seconds(60))
-        #expect(try await worker.executeDue() == 2)  // the if-step sends, then the run completes
+        #expect(try await worker.executeDue() == 1)  // the if-step sends, and the run completes with it
         #expect(try await engine.store.messages(workspace: "default", recipient: "u-1").map(\.template) == ["welcome", "upgrade-nudge"])
         #expect(try await engine.store.runs(workspace: "default").first?.state == "completed")
     }
@@ -135,7 +135,7 @@ struct RunWorkerTests {
         clock.advance(.seconds(7200))  // the process was down past the due time: overdue steps run at start
         let reopened = try HeraldStore.open(path: path)
         let worker = RunWorker(store: reopened, now: { clock.now })
-        #expect(try await worker.executeDue() == 3)  // send, update-profile, complete
+        #expect(try await worker.executeDue() == 2)  // send, then update-profile, which completes the run
         #expect(try await RunWorker(store: reopened, now: { clock.now }).executeDue() == 0)
         #expect(try await reopened.messages(workspace: "default").count == 1)
     }

@@ -73,13 +73,28 @@ public final class RunWorker: Sendable {
     private func executeBatch(at time: Timestamp, budget: Int, _ steps: any StepTransaction) throws -> Int {
         let ms = time.millisecondsSince1970
         var ran = 0
-        for id in try steps.dueRunIDs(at: ms, limit: budget) {
-            while ran < budget, let run = try steps.pendingRun(id: id, dueAt: ms) {
-                try executeStep(of: run, at: time, steps)
+        var cancelledRuns = false
+        for due in try steps.dueRuns(at: ms, limit: budget) where ran < budget {
+            // A `cancel` step earlier in this batch may have ended this run: read it again.
+            guard var run = cancelledRuns ? try steps.pendingRun(id: due.id, dueAt: ms) : due else { continue }
+            // The run's consecutive due steps, in this transaction, without reading it again.
+            while ran < budget {
+                let result = try executeStep(of: run, at: time, steps)
                 ran += 1
+                cancelledRuns = cancelledRuns || result.cancelledRuns
+                guard let next = result.nextDueAt, next <= ms else { break }
+                run = run.advanced()
             }
         }
         return ran
+    }
+
+    /// What a step left to do.
+    struct StepResult {
+        /// When the run's next step is due; nil when the run ended.
+        var nextDueAt: Int64?
+        /// Whether the step cancelled other runs.
+        var cancelledRuns = false
     }
 
     /// The configuration a run is pinned to; a version that no longer parses is logged once
@@ -94,7 +109,12 @@ public final class RunWorker: Sendable {
     }
 
     /// Runs the next step of `run` at `time` inside the caller's transaction.
-    func executeStep(of run: PendingRun, at time: Timestamp, _ steps: any StepTransaction) throws {
+    ///
+    /// When the step was the automation's last and the run has nothing left to wait for, the
+    /// run is completed in the same call (one write of the run instead of an advance and a
+    /// finish).
+    @discardableResult
+    func executeStep(of run: PendingRun, at time: Timestamp, _ steps: any StepTransaction) throws -> StepResult {
         let id = run.id
         let workspace = run.workspace
         let version = run.configVersion
@@ -104,8 +124,22 @@ public final class RunWorker: Sendable {
         func record(_ outcome: String) throws {
             try steps.recordStep(runId: id, step: index, outcome: outcome, at: ms)
         }
-        func advance(dueAt: Int64? = nil) throws {
-            try steps.advance(runId: id, dueAt: dueAt ?? ms, at: ms)
+        var stepCount = 0
+        func complete() throws -> StepResult {
+            try steps.recordStep(runId: id, step: stepCount, outcome: "completed", at: ms)
+            try steps.finish(runId: id, state: "completed", step: stepCount, at: ms)
+            metrics.run(automation: run.automation, state: "completed")
+            return StepResult(nextDueAt: nil)
+        }
+        func advance(dueAt: Int64? = nil, cancelledRuns: Bool = false) throws -> StepResult {
+            let due = dueAt ?? ms
+            if index + 1 >= stepCount && due <= ms {
+                var result = try complete()
+                result.cancelledRuns = cancelledRuns
+                return result
+            }
+            try steps.advance(runId: id, dueAt: due, at: ms)
+            return StepResult(nextDueAt: due, cancelledRuns: cancelledRuns)
         }
         // A database error rolls the batch back (retried next round); only a version that
         // no longer parses fails the run.
@@ -113,16 +147,12 @@ public final class RunWorker: Sendable {
         guard let automation = configuration?.automations.first(where: { $0.name == run.automation }) else {
             let name = run.automation
             try record("automation `\(name)` is missing from configuration version \(version); run stopped")
-            try steps.finish(runId: id, state: "failed", at: ms)
+            try steps.finish(runId: id, state: "failed", step: index, at: ms)
             metrics.run(automation: name, state: "failed")
-            return
+            return StepResult(nextDueAt: nil)
         }
-        guard index < automation.steps.count else {
-            try record("completed")
-            try steps.finish(runId: id, state: "completed", at: ms)
-            metrics.run(automation: automation.name, state: "completed")
-            return
-        }
+        stepCount = automation.steps.count
+        guard index < stepCount else { return try complete() }
         var scope = (try? JSONParser.parse(run.scope).objectValue) ?? JSONObject()
         let profiles = steps.profiles(workspace: workspace, time: time)
         // The profile may have changed since the run started: conditions and templates see it as it is now.
@@ -134,32 +164,30 @@ public final class RunWorker: Sendable {
             let outcome = condition.evaluate(in: scope)
             guard outcome.value else {
                 try record("skipped: condition `\(condition)` was false" + (outcome.notes.isEmpty ? "" : " (\(outcome.notes.joined(separator: ", ")))"))
-                try advance()
-                return
+                return try advance()
             }
         }
         switch step.action {
         case .delay, .delayUntil:
             let wait = Self.wait(for: step.action, scope: scope, at: ms)!
             try record(wait.outcome)
-            try advance(dueAt: wait.dueAt)
+            return try advance(dueAt: wait.dueAt)
         case .cancel(let template):
             let token = TemplateRenderer.render(template, scope: scope) ?? template
             let cancelled = try steps.cancelPendingRuns(workspace: workspace, token: token, except: id, at: ms)
             try record("cancelled \(cancelled) pending run(s) with token \"\(token)\"")
-            try advance()
+            return try advance(cancelledRuns: cancelled > 0)
         case .updateProfile(let patch):
             let rendered = Self.render(patch, scope: scope)
             let size = JSONValue.object(rendered).encodedBytes().count
             guard size <= Self.maximumProfileUpdateBytes else {
                 try record("profile not updated: the rendered update is \(size) bytes; the limit is \(Self.maximumProfileUpdateBytes / 1024) KB")
-                try advance()
-                return
+                return try advance()
             }
             let current = try profiles.traits(of: recipient) ?? JSONObject()
             try steps.saveProfileTraits(workspace: workspace, profileId: recipient, traits: current.deepMerging(rendered), at: ms)
             try record("profile updated: \(rendered.keys.joined(separator: ", "))")
-            try advance()
+            return try advance()
         case .send(let templateName, let channelOverride, let recipientOverride, let extraData):
             if let extraData { scope["data"] = .object((scope["data"]?.objectValue ?? JSONObject()).deepMerging(Self.render(extraData, scope: scope))) }
             // `to:` sends to someone else (`{{data.manager_id}}`); templates then see that profile.
@@ -174,7 +202,7 @@ public final class RunWorker: Sendable {
             let outcome = try send(runId: id, step: index, workspace: workspace, configuration: configuration, recipient: to,
                                    template: templateName, channelOverride: channelOverride, scope: scope, at: ms, steps)
             try record(outcome)
-            try advance()
+            return try advance()
         }
     }
 

@@ -3,10 +3,11 @@ import SegmentSpec
 /// The step worker's reads and writes inside one transaction: claim due runs, record each
 /// step's outcome, advance or finish the run, write its messages.
 protocol StepTransaction {
-    /// Ids of the runs due at `ms`, oldest due first (a backend with several workers claims
-    /// them so no other worker takes them, e.g. `FOR UPDATE SKIP LOCKED`).
-    func dueRunIDs(at ms: Int64, limit: Int) throws -> [Int64]
-    /// Run `id` if it is still pending and due at `ms`.
+    /// The runs due at `ms`, oldest due first (a backend with several workers claims them so
+    /// no other worker takes them, e.g. `FOR UPDATE SKIP LOCKED`).
+    func dueRuns(at ms: Int64, limit: Int) throws -> [PendingRun]
+    /// Run `id` if it is still pending and due at `ms` (read again after a step of the same
+    /// transaction cancelled runs).
     func pendingRun(id: Int64, dueAt ms: Int64) throws -> PendingRun?
     /// Run `id` if it is pending, whenever it is due (dry runs step through simulated time).
     func pendingRun(id: Int64) throws -> (run: PendingRun, dueAt: Int64)?
@@ -18,8 +19,8 @@ protocol StepTransaction {
     func recordStep(runId: Int64, step: Int, outcome: String, at ms: Int64) throws
     /// Moves the run to its next step, due at `dueAt`.
     func advance(runId: Int64, dueAt: Int64, at ms: Int64) throws
-    /// Ends the run (`completed` or `failed`).
-    func finish(runId: Int64, state: String, at ms: Int64) throws
+    /// Ends the run (`completed` or `failed`) at step `step`.
+    func finish(runId: Int64, state: String, step: Int, at ms: Int64) throws
     /// Cancels the workspace's other pending runs with `token`; returns how many.
     func cancelPendingRuns(workspace: String, token: String, except runId: Int64, at ms: Int64) throws -> Int
     /// Replaces a profile's traits (creating the profile when new).

@@ -1,19 +1,6 @@
 import GRDB
 import SegmentSpec
 
-/// A run as the event processor creates it.
-struct NewRun {
-    let workspace: String
-    let automation: String
-    let configVersion: Int
-    let recipient: String?
-    let eventSeq: Int64
-    /// The JSON scope the run starts with (`data`, `traits`, `event`, ...).
-    let scope: String
-    let token: String?
-    let state: String
-}
-
 /// The event processor's reads and writes inside one transaction: all its SQL, by intent.
 ///
 /// The processor reads the log past its cursor, applies each event's effects (profiles, runs,

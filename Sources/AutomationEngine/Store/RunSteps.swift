@@ -1,42 +1,16 @@
 import GRDB
 import SegmentSpec
 
-/// A pending run as the step worker reads it.
-struct PendingRun {
-    let id: Int64
-    let workspace: String
-    let automation: String
-    let configVersion: Int
-    let nextStep: Int
-    let recipient: String
-    /// The JSON scope the run was started with (`data`, `traits`, `event`, ...).
-    let scope: String
-}
-
-/// A new message, as a `send` step writes it.
-struct NewMessage {
-    let id: String
-    let workspace: String
-    let runId: Int64
-    let recipient: String
-    let channel: String?
-    let channelType: String?
-    let template: String
-    let subject: String?
-    let body: String?
-    let status: MessageStatus
-    let reason: String?
-}
-
 /// The step worker's reads and writes inside one transaction: all its SQL, by intent.
 struct RunSteps: StepTransaction {
     let db: Database
     let store: HeraldStore
 
-    /// Ids of the runs due at `ms`, oldest due first.
-    func dueRunIDs(at ms: Int64, limit: Int) throws -> [Int64] {
-        try Int64.fetchAll(
-            db.cachedStatement(sql: "SELECT id FROM run WHERE state = 'pending' AND dueAt <= ? ORDER BY dueAt, id LIMIT ?"), arguments: [ms, limit])
+    /// The runs due at `ms`, oldest due first.
+    func dueRuns(at ms: Int64, limit: Int) throws -> [PendingRun] {
+        try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM run WHERE state = 'pending' AND dueAt <= ? ORDER BY dueAt, id LIMIT ?"), arguments: [ms, limit]
+        ).map(Self.pendingRun)
     }
 
     /// Run `id` if it is still pending and due at `ms` (an earlier step of the batch may have cancelled it).
@@ -77,9 +51,9 @@ struct RunSteps: StepTransaction {
         try db.cachedStatement(sql: "UPDATE run SET nextStep = nextStep + 1, dueAt = ?, updatedAt = ? WHERE id = ?").execute(arguments: [dueAt, ms, runId])
     }
 
-    /// Ends the run (`completed` or `failed`).
-    func finish(runId: Int64, state: String, at ms: Int64) throws {
-        try db.cachedStatement(sql: "UPDATE run SET state = ?, updatedAt = ? WHERE id = ?").execute(arguments: [state, ms, runId])
+    /// Ends the run (`completed` or `failed`) at step `step`.
+    func finish(runId: Int64, state: String, step: Int, at ms: Int64) throws {
+        try db.cachedStatement(sql: "UPDATE run SET state = ?, nextStep = ?, updatedAt = ? WHERE id = ?").execute(arguments: [state, step, ms, runId])
     }
 
     /// Cancels the workspace's other pending runs with `token`; returns how many.

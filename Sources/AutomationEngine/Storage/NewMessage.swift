@@ -1,0 +1,14 @@
+/// A new message, as a `send` step writes it.
+struct NewMessage {
+    let id: String
+    let workspace: String
+    let runId: Int64
+    let recipient: String
+    let channel: String?
+    let channelType: String?
+    let template: String
+    let subject: String?
+    let body: String?
+    let status: MessageStatus
+    let reason: String?
+}
