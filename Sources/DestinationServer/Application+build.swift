@@ -78,7 +78,11 @@ public func buildRouter(
         metrics: metrics)
     router.addRoutes(ingest.endpoints)
     router.addRoutes(OperationsController<BasicRequestContext>(store: store, metrics: metrics).endpoints)
-    ManagementAPI<BasicRequestContext>(store: store, cancellationTTL: configuration.cancellationTTL).add(to: router)
-    WebPage<BasicRequestContext>(store: store).add(to: router)
+    // The one place that knows the concrete store: everything below speaks to it through
+    // ManagementStorage, and to the engine's store through the engine's own types.
+    let dryRun = DryRun(store: store)
+    ManagementAPI<BasicRequestContext>(store: store, dryRun: dryRun, replayer: Replayer(store: store), cancellationTTL: configuration.cancellationTTL)
+        .add(to: router)
+    WebPage<BasicRequestContext>(store: store, dryRun: dryRun).add(to: router)
     return router
 }

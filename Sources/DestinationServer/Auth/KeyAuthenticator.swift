@@ -9,11 +9,11 @@ import Synchronization
 /// writer re-checks every submission's key inside its transaction, a refusal is answered
 /// only after ``confirm(hash:)``, and either drops the key from here.
 final class KeyAuthenticator: Sendable {
-    private let store: HeraldStore
+    private let store: any ManagementStorage
     /// Valid keys by their plaintext, so a cache hit costs no hashing.
     private let known = Mutex<[String: (identity: KeyIdentity, hash: Data)]>([:])
 
-    init(store: HeraldStore) {
+    init(store: any ManagementStorage) {
         self.store = store
     }
 

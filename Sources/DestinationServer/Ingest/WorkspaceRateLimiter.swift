@@ -17,12 +17,12 @@ final class WorkspaceRateLimiter: Sendable {
         var buckets: [String: Bucket] = [:]
     }
 
-    private let store: HeraldStore
+    private let store: any ManagementStorage
     private let refreshInterval: Duration
     private let state = Mutex(State())
     private let clock = ContinuousClock()
 
-    init(store: HeraldStore, refreshInterval: Duration = .seconds(2)) {
+    init(store: any ManagementStorage, refreshInterval: Duration = .seconds(2)) {
         self.store = store
         self.refreshInterval = refreshInterval
     }

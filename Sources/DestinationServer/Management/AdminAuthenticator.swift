@@ -6,7 +6,7 @@ import Hummingbird
 /// Bearer. Looked up in the database on every request (no cache), so revocation is
 /// immediate for the API that can change configuration.
 struct AdminAuthenticator: Sendable {
-    let store: HeraldStore
+    let store: any ManagementStorage
 
     func requireAdmin(_ request: Request) async throws -> KeyIdentity {
         // A browser that cached Basic credentials for /api would attach them to another

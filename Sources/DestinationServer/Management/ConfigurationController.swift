@@ -11,7 +11,7 @@ import SegmentSpec
 /// - `GET /api/config/versions` (paged), `GET /api/config/versions/{version}`: earlier versions;
 /// - `GET /api/mappings|automations|templates|channels`: one section of the version in force.
 struct ConfigurationController<Context: RequestContext>: Sendable {
-    let store: HeraldStore
+    let store: any ManagementStorage
     let authenticator: AdminAuthenticator
     let bodyReader: RequestBodyReader
 

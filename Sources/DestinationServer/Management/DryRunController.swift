@@ -9,7 +9,9 @@ import SegmentSpec
 ///   events against the current configuration; a real replay never starts an automation
 ///   twice for the same event.
 struct DryRunController<Context: RequestContext>: Sendable {
-    let store: HeraldStore
+    let store: any ManagementStorage
+    let dryRuns: DryRun
+    let replays: Replayer
     let authenticator: AdminAuthenticator
     let bodyReader: RequestBodyReader
 
@@ -30,7 +32,7 @@ struct DryRunController<Context: RequestContext>: Sendable {
             draft = text
         }
         do {
-            let report = try await DryRun(store: store).evaluate(event: event, workspace: identity.workspaceId, draftYAML: draft)
+            let report = try await dryRuns.evaluate(event: event, workspace: identity.workspaceId, draftYAML: draft)
             return JSONResponse.make(body: report.json)
         } catch let error as EventValidationError {
             throw HeraldHTTPError.badRequest("the event would be refused: \(error)")
@@ -60,7 +62,7 @@ struct DryRunController<Context: RequestContext>: Sendable {
         guard try await store.currentConfiguration(workspace: identity.workspaceId) != nil else {
             throw ConfigurationController<Context>.noConfiguration(identity)
         }
-        let report = try await Replayer(store: store).replay(workspace: identity.workspaceId, from: from, to: to, dryRun: dryRun)
+        let report = try await replays.replay(workspace: identity.workspaceId, from: from, to: to, dryRun: dryRun)
         return JSONResponse.make(body: report.json)
     }
 }

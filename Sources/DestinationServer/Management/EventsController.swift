@@ -9,7 +9,7 @@ import SegmentSpec
 /// - `GET /api/events/{seq}`: one event with its raw payload and explain trace.
 /// - `GET /api/unmapped`: event names received that no mapping handles, with counts; paged.
 struct EventsController<Context: RequestContext>: Sendable {
-    let store: HeraldStore
+    let store: any ManagementStorage
     let authenticator: AdminAuthenticator
 
     /// Bytes of events (raw JSON and settings) after which a page of `GET /api/events` ends.

@@ -8,7 +8,7 @@ import SegmentSpec
 ///   409 when the workspace has ``HeraldStore/maximumActiveKeysPerWorkspace`` active keys;
 /// - `DELETE /api/keys/{id}`: revoke; requests with the key get 401 from then on.
 struct KeysController<Context: RequestContext>: Sendable {
-    let store: HeraldStore
+    let store: any ManagementStorage
     let authenticator: AdminAuthenticator
     let bodyReader: RequestBodyReader
 

@@ -7,7 +7,9 @@ import Hummingbird
 struct ManagementAPI<Context: RequestContext>: Sendable {
     /// Bodies of management requests (configurations, events to try) up to 1 MB.
     static var bodyLimit: Int { 1 << 20 }
-    let store: HeraldStore
+    let store: any ManagementStorage
+    let dryRun: DryRun
+    let replayer: Replayer
     let cancellationTTL: Duration
 
     func add(to router: Router<Context>) {
@@ -18,7 +20,7 @@ struct ManagementAPI<Context: RequestContext>: Sendable {
         ConfigurationController<Context>(store: store, authenticator: authenticator, bodyReader: reader).add(to: router)
         RunsController<Context>(store: store, authenticator: authenticator, bodyReader: reader, cancellationTTL: cancellationTTL).add(to: router)
         MessagesController<Context>(store: store, authenticator: authenticator).add(to: router)
-        DryRunController<Context>(store: store, authenticator: authenticator, bodyReader: reader).add(to: router)
+        DryRunController<Context>(store: store, dryRuns: dryRun, replays: replayer, authenticator: authenticator, bodyReader: reader).add(to: router)
         KeysController<Context>(store: store, authenticator: authenticator, bodyReader: reader).add(to: router)
         router.get("/api/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))

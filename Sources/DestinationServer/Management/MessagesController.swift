@@ -10,7 +10,7 @@ import SegmentSpec
 /// - `POST /api/inbox/{userId}/{messageId}/read`: mark one read.
 struct MessagesController<Context: RequestContext>: Sendable {
     static var statuses: [String] { MessageStatus.allCases.map(\.rawValue) }
-    let store: HeraldStore
+    let store: any ManagementStorage
     let authenticator: AdminAuthenticator
 
     func add(to router: Router<Context>) {

@@ -9,7 +9,7 @@ import SegmentSpec
 /// - `GET /api/groups/{id}`: a group's traits, its first 100 member ids and how many there are;
 /// - `GET /api/groups/{id}/members`: the members' profiles.
 struct ProfilesController<Context: RequestContext>: Sendable {
-    let store: HeraldStore
+    let store: any ManagementStorage
     let authenticator: AdminAuthenticator
 
     func add(to router: Router<Context>) {

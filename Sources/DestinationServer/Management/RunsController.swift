@@ -10,7 +10,7 @@ import SegmentSpec
 /// - `POST /api/runs/cancel` with `{"token": "..."}`: cancel every pending run with that
 ///   token, and keep it in force for the engine's TTL like a `cancel:` mapping.
 struct RunsController<Context: RequestContext>: Sendable {
-    let store: HeraldStore
+    let store: any ManagementStorage
     let authenticator: AdminAuthenticator
     let bodyReader: RequestBodyReader
     let cancellationTTL: Duration

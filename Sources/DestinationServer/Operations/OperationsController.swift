@@ -5,7 +5,7 @@ import SegmentSpec
 
 /// `GET /health` and `GET /metrics`, both without authentication.
 struct OperationsController<Context: RequestContext>: Sendable {
-    let store: HeraldStore
+    let store: any ManagementStorage
     let metrics: HeraldMetrics
 
     var endpoints: RouteCollection<Context> {

@@ -7,7 +7,8 @@ import SegmentSpec
 /// edit with every problem shown at its line, and a dry-run box. `?add=<event name>` starts
 /// a mapping for an unmapped event.
 struct WebConfigurationController<Context: RequestContext>: Sendable {
-    let store: HeraldStore
+    let store: any ManagementStorage
+    let dryRun: DryRun
     let renderer: WebPageRenderer
     let gate: WebSessionGate
 
@@ -45,7 +46,7 @@ struct WebConfigurationController<Context: RequestContext>: Sendable {
                 return try await page(session, event: text, dryRunError: "The event must be a JSON object, like the ones Segment's Event Tester sends.")
             }
             do {
-                let report = try await DryRun(store: store).evaluate(event: event, workspace: session.identity.workspaceId)
+                let report = try await dryRun.evaluate(event: event, workspace: session.identity.workspaceId)
                 return try await page(session, event: text, dryRun: Self.context(report))
             } catch let error as EventValidationError {
                 return try await page(session, event: text, dryRunError: "Herald would refuse this event: \(error)")

@@ -9,7 +9,7 @@ import SegmentSpec
 /// when nothing arrived yet), `/events/{seq}` (one event: raw JSON, how Herald read it,
 /// warnings, explain trace), `/unmapped`, and `/events/rows` (new rows for the live list).
 struct WebEventsController<Context: RequestContext>: Sendable {
-    let store: HeraldStore
+    let store: any ManagementStorage
     let renderer: WebPageRenderer
     let gate: WebSessionGate
 

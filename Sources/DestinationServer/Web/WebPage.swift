@@ -6,13 +6,14 @@ import Hummingbird
 /// HTML from Mustache templates, a small stylesheet and a little plain JavaScript, all
 /// shipped inside the binary's resources: no build step, no CDN.
 struct WebPage<Context: RequestContext>: Sendable {
-    let store: HeraldStore
+    let store: any ManagementStorage
+    let dryRun: DryRun
 
     func add(to router: Router<Context>) {
         let renderer = WebPageRenderer()
         let gate = WebSessionGate(store: store)
         WebEventsController<Context>(store: store, renderer: renderer, gate: gate).add(to: router)
-        WebConfigurationController<Context>(store: store, renderer: renderer, gate: gate).add(to: router)
+        WebConfigurationController<Context>(store: store, dryRun: dryRun, renderer: renderer, gate: gate).add(to: router)
         WebRunsController<Context>(store: store, renderer: renderer, gate: gate).add(to: router)
     }
 }

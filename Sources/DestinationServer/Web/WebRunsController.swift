@@ -6,7 +6,7 @@ import SegmentSpec
 /// The page's runs and messages: lists, one run with its steps (and a cancel button while
 /// pending), one message with its status history.
 struct WebRunsController<Context: RequestContext>: Sendable {
-    let store: HeraldStore
+    let store: any ManagementStorage
     let renderer: WebPageRenderer
     let gate: WebSessionGate
 

@@ -14,7 +14,7 @@ struct WebSessionGate: Sendable {
     static let signInCookieName = "herald_sign_in"
     /// Sessions last a week; signing out ends one at once, and so does revoking its key.
     static let lifetime: Duration = .seconds(7 * 86_400)
-    let store: HeraldStore
+    let store: any ManagementStorage
 
     /// The signed-in session, or nil.
     func session(_ request: Request) async throws -> WebSession? {
