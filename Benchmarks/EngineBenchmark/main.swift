@@ -10,7 +10,7 @@
 //     and due over a 20 s window (lateness = step time - due time).
 //
 // Environment: ENGINE_BENCH_REPS (3), ENGINE_BENCH_SECONDS (5), ENGINE_BENCH_RUNS (100000),
-// ENGINE_BENCH_SPREAD (20, seconds), ENGINE_BENCH_PARTS ("ingest,runs"), ENGINE_BENCH_BACKLOG (20000: the
+// ENGINE_BENCH_SPREAD (20, seconds), ENGINE_BENCH_ORDERS ("creation,random"), ENGINE_BENCH_PARTS ("ingest,runs"), ENGINE_BENCH_BACKLOG (20000: the
 // server's default engine backlog limit; 0 turns the brake off).
 import AutomationEngine
 import Foundation
@@ -462,10 +462,13 @@ if parts.contains("runs") {
     // Due times over the window in creation order (what a fixed `delay:` gives: runs started
     // one after another come due one after another), and in random order (the worst case:
     // every step touches a different page of the run table).
-    let orders: [(name: String, dueAt: @Sendable (Int, Int64) -> Int64)] = [
-        ("in creation order", { i, t0 in t0 + 2_000 + Int64(i) * window / count }),
-        ("in random order", { i, t0 in t0 + 2_000 + Int64((UInt64(i) &* 2_654_435_761) % UInt64(window)) }),
+    // ENGINE_BENCH_ORDERS=creation measures only the first (a million runs in random order take minutes).
+    let wantedOrders = Set((environment["ENGINE_BENCH_ORDERS"] ?? "creation,random").split(separator: ",").map(String.init))
+    let allOrders: [(name: String, key: String, dueAt: @Sendable (Int, Int64) -> Int64)] = [
+        ("in creation order", "creation", { i, t0 in t0 + 2_000 + Int64(i) * window / count }),
+        ("in random order", "random", { i, t0 in t0 + 2_000 + Int64((UInt64(i) &* 2_654_435_761) % UInt64(window)) }),
     ]
+    let orders = allOrders.filter { wantedOrders.contains($0.key) }
     for rep in 1...repetitions {
         let b = try await measureRuns(count: runCount, dueAt: { _, t0 in t0 - 1_000 }, timeout: timeout)
         backlog.append(b)
@@ -484,10 +487,14 @@ if parts.contains("runs") {
         runsReport.append("| \(format(Double(runCount))) runs due over \(spreadSeconds) s (\(format(Double(runCount) / Double(spreadSeconds))) /s) \(order.name), step time − due | — | \(format(median(spread.map { percentile($0.recorded, 0.5) }))) ms | \(format(median(spread.map { percentile($0.recorded, 0.99) }))) ms | \(format(median(spread.map { $0.recorded.last ?? .nan }))) ms |")
         runsReport.append("| same, committed (seen by a reader) − due | — | \(format(median(spread.map { percentile($0.committed, 0.5) }))) ms | \(format(median(spread.map { percentile($0.committed, 0.99) }))) ms | \(format(median(spread.map { $0.committed.last ?? .nan }))) ms |")
     }
-    let p99 = median(spreads[orders[0].name]!.map { percentile($0.committed, 0.99) })
-    let p99Random = median(spreads[orders[1].name]!.map { percentile($0.committed, 0.99) })
-    verdicts.append("| due steps start within 1 s of due time, p99 (100,000 pending, due in creation order, committed) | \(format(p99)) ms | \(p99 <= 1000 ? "MET" : "NOT MET") |")
-    verdicts.append("| same, due in random order (worst case) | \(format(p99Random)) ms | \(p99Random <= 1000 ? "MET" : "NOT MET") |")
+    if let creation = spreads["in creation order"] {
+        let p99 = median(creation.map { percentile($0.committed, 0.99) })
+        verdicts.append("| due steps start within 1 s of due time, p99 (\(format(Double(runCount))) pending, due in creation order, committed) | \(format(p99)) ms | \(p99 <= 1000 ? "MET" : "NOT MET") |")
+    }
+    if let random = spreads["in random order"] {
+        let p99Random = median(random.map { percentile($0.committed, 0.99) })
+        verdicts.append("| same, due in random order (worst case) | \(format(p99Random)) ms | \(p99Random <= 1000 ? "MET" : "NOT MET") |")
+    }
     verdicts.append("| worker fires ≥ 5,000 inbox sends/s | \(format(rate)) sends/s | \(rate >= 5000 ? "MET" : "NOT MET") |")
 }
 
