@@ -173,11 +173,12 @@ public final class EventProcessor: Sendable {
         }
         let workspace = stored.workspaceId
         let profiles = effects.profiles(workspace: workspace, time: time)
+        let profileEffects = ProfileEffects(profiles: profiles)
         // Profile and group calls update profiles whether or not anything is mapped to them.
         var applied: String??
         if !replay && Self.changesProfiles(stored.type) {
             guard let event = readEvent() else { return }
-            applied = .some(try profiles.apply(event, trace: &trace))
+            applied = .some(try profileEffects.apply(event, trace: &trace))
         }
         guard let (version, configuration) = try inForce(for: workspace, &configurations, effects) else {
             trace.summary = configurations.failures[workspace] ?? "no configuration applied to workspace \(workspace)"
@@ -190,7 +191,7 @@ public final class EventProcessor: Sendable {
         }
         guard let event = readEvent() else { return }
         // For any other call (or a replay), applying is only resolving the recipient's profile.
-        let recipient = try applied ?? (replay ? profiles.recipient(of: event) : profiles.apply(event, trace: &trace))
+        let recipient = try applied ?? (replay ? profileEffects.recipient(of: event) : profileEffects.apply(event, trace: &trace))
         let scope = try Self.scope(for: event, stored: stored, recipient: recipient, profiles: profiles)
         let context = MatchContext(
             stored: stored, event: event, workspace: workspace, version: version, configuration: configuration, recipient: recipient,
