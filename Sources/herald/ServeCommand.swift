@@ -75,6 +75,13 @@ struct ServeCommand: AsyncParsableCommand {
             valueName: "duration"))
     var deliveryLease: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "How long calls being sent to a workspace's Segment source are held before another attempt may take them over (default 120s).",
+            discussion: "After a crash, calls that were being sent are sent again (under the same messageId, which Segment deduplicates) once their hold ends.",
+            valueName: "duration"))
+    var segmentLease: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         MallocArenas.limitForServer(environment: environment)
@@ -102,6 +109,12 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("--delivery-lease must be a duration such as 70s or 5m")
             }
             configuration.deliveryLease = lease
+        }
+        if let segmentLease {
+            guard let lease = DurationText.parse(segmentLease), lease >= .seconds(1) else {
+                throw ValidationError("--segment-lease must be a duration such as 120s or 5m")
+            }
+            configuration.segmentOutbox.lease = lease
         }
         let openFiles = OpenFilesLimit.raise()
         configuration.maximumConnections = OpenFilesLimit.connections(forLimit: openFiles)

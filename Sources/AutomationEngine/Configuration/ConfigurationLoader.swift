@@ -11,8 +11,8 @@ import Yams
 /// durations, and `${NAME}` secrets. Every problem is reported with its line and column, all
 /// at once.
 ///
-/// `${NAME}` is resolved only in a channel's `secret` (see ``SecretEnvironment``); in every
-/// other field it is literal text.
+/// `${NAME}` is resolved only in the fields that hold a secret, a channel's `secret` and
+/// `segment.write_key` (see ``SecretEnvironment``); in every other field it is literal text.
 public enum ConfigurationLoader {
     /// Parses and validates a configuration document.
     /// - Parameters:
@@ -68,7 +68,7 @@ struct ConfigurationReader {
         }
         guard let root else { return HeraldConfiguration(channels: [], templates: [], automations: [], mappings: []) }
         guard let top = mapping(root, "the configuration") else { return nil }
-        checkKeys(top, allowed: ["channels", "templates", "automations", "mappings"], in: "the configuration")
+        checkKeys(top, allowed: ["channels", "templates", "automations", "mappings", "segment"], in: "the configuration")
         let channels = named(top["channels"], "channels").compactMap { readChannel(name: $0.name, node: $0.node) }
         let templates = named(top["templates"], "templates").compactMap { readTemplate(name: $0.name, node: $0.node) }
         let automations = named(top["automations"], "automations").compactMap { readAutomation(name: $0.name, node: $0.node) }
@@ -80,7 +80,8 @@ struct ConfigurationReader {
                 issue(list, "`mappings` must be a list of `- on: <event name>` entries")
             }
         }
-        let configuration = HeraldConfiguration(channels: channels, templates: templates, automations: automations, mappings: mappings)
+        let segment = top["segment"].flatMap { readSegment($0) }
+        let configuration = HeraldConfiguration(channels: channels, templates: templates, automations: automations, mappings: mappings, segment: segment)
         checkReferences(configuration, top: top)
         return configuration
     }
@@ -240,7 +241,7 @@ struct ConfigurationReader {
         switch text(fields["type"], "`type`") {
         case "webhook":
             if let url = text(fields["url"], "`url`"), url.contains("${") {
-                issue(fields["url"], "`${…}` is resolved only in a channel's `secret`; write the URL itself in `url`")
+                issue(fields["url"], "`${…}` is resolved only in a channel's `secret` (and `segment.write_key`); write the URL itself in `url`")
                 return nil
             }
             guard let url = text(fields["url"], "`url`"), let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https" else {
@@ -270,6 +271,47 @@ struct ConfigurationReader {
             issue(fields["type"] ?? node, "channel `\(name)` needs `type: webhook`, `type: inbox` or `type: log`" + (other.map { " (not `\($0)`)" } ?? ""))
             return nil
         }
+    }
+
+    mutating func readSegment(_ node: Node) -> SegmentDestination? {
+        guard let fields = mapping(node, "`segment`") else { return nil }
+        checkKeys(fields, allowed: ["write_key", "endpoint", "events"], in: "`segment`")
+        guard let writeKey = secret(fields["write_key"], "`write_key`"), !writeKey.isEmpty else {
+            issue(fields["write_key"] ?? node, "`segment` needs `write_key: \"${...}\"`, the write key of the Segment source (a secret of the workspace)")
+            return nil
+        }
+        var destination = SegmentDestination(writeKey: writeKey)
+        if let endpointNode = fields["endpoint"] {
+            guard let endpoint = text(endpointNode, "`endpoint`") else { return nil }
+            if endpoint.contains("${") {
+                issue(endpointNode, "`${…}` is resolved only in `write_key`; write the URL itself in `endpoint`")
+                return nil
+            }
+            guard let url = URL(string: endpoint), url.scheme == "http" || url.scheme == "https", url.host?.isEmpty == false,
+                  url.query == nil, url.fragment == nil
+            else {
+                issue(endpointNode, "`endpoint` is the Tracking API's base URL, such as https://api.segment.io (US), https://events.eu1.segmentapis.com (EU) or another compatible server")
+                return nil
+            }
+            destination.endpoint = endpoint
+        }
+        if let eventsNode = fields["events"] {
+            guard let list = eventsNode.sequence else {
+                issue(eventsNode, "`events` is a list of event names, such as [\"Message Sent\", \"Message Clicked\"]")
+                return nil
+            }
+            var events: Set<SegmentSourceEvent> = []
+            for item in list {
+                guard let name = text(item, "an event name") else { continue }
+                guard let event = SegmentSourceEvent(rawValue: name) else {
+                    issue(item, "`\(name)` is not an event Herald sends; expected one of \(SegmentSourceEvent.allCases.map { "`\($0.rawValue)`" }.joined(separator: ", "))")
+                    continue
+                }
+                events.insert(event)
+            }
+            destination.events = events
+        }
+        return destination
     }
 
     mutating func readTemplate(name: String, node: Node) -> HeraldConfiguration.Template? {

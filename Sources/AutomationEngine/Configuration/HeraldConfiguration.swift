@@ -18,9 +18,12 @@ public struct HeraldConfiguration: Sendable, Hashable {
     }
     /// Mappings by event name, so an event is matched without scanning every mapping.
     private var mappingsByEvent: [String: [Mapping]]
+    /// Where the workspace's events go as a Segment source (`segment:`); nil sends none.
+    public var segment: SegmentDestination?
 
     /// A configuration of these parts.
-    public init(channels: [Channel], templates: [Template], automations: [Automation], mappings: [Mapping]) {
+    public init(channels: [Channel], templates: [Template], automations: [Automation], mappings: [Mapping], segment: SegmentDestination? = nil) {
+        self.segment = segment
         self.channels = channels
         self.templates = templates
         self.automations = automations

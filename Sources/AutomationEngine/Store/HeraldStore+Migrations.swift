@@ -279,6 +279,35 @@ extension HeraldStore {
             // long queue is skipped with one seek instead of scanned by every claim.
             try db.execute(sql: "CREATE INDEX message_endpoint_due ON message(workspaceId, channel, nextAttemptAt) WHERE status = 'queued'")
         }
+        migrator.registerMigration("v16: the Segment outbox") { db in
+            // Calls to a workspace's Segment source, each written in the transaction of the
+            // change that causes it and deleted once Segment took it; `key` makes a logical
+            // event (a message's `Message Opened`) one row however often it is recorded.
+            try db.create(table: "segmentOutbox") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("workspaceId", .text).notNull()
+                t.column("key", .text).notNull()
+                t.column("messageId", .text).notNull()  // Segment's dedup id, kept across every attempt
+                t.column("call", .text).notNull()  // the Tracking API call as JSON
+                t.column("state", .text).notNull()  // pending, rejected
+                t.column("attempts", .integer).notNull()
+                t.column("nextAttemptAt", .integer).notNull()
+                t.column("leaseUntil", .integer)
+                t.column("alone", .boolean).notNull().defaults(to: false)
+                t.column("lastError", .text)
+                t.column("createdAt", .integer).notNull()
+                t.uniqueKey(["workspaceId", "key"])
+            }
+            try db.create(index: "segmentOutbox_due", on: "segmentOutbox", columns: ["state", "nextAttemptAt"])
+        }
+        migrator.registerMigration("v16.1: opens and clicks counted per message") { db in
+            // The first open and the first click change the status and go to Segment; later
+            // ones are only counted.
+            try db.alter(table: "message") { t in
+                t.add(column: "openCount", .integer).notNull().defaults(to: 0)
+                t.add(column: "clickCount", .integer).notNull().defaults(to: 0)
+            }
+        }
         return migrator
     }
 

@@ -79,7 +79,8 @@ struct RunSteps: StepTransaction {
         try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM message WHERE id = ?"), arguments: [id]) != nil
     }
 
-    /// Writes a new message and its first status; a `queued` one is due for delivery at once.
+    /// Writes a new message and its first status (with its Segment event, when the status has
+    /// one); a `queued` one is due for delivery at once.
     func insert(_ message: NewMessage, at ms: Int64) throws {
         try db.cachedStatement(
             sql: """
@@ -91,6 +92,7 @@ struct RunSteps: StepTransaction {
                         message.subject, message.body, message.status.rawValue, ms, ms, message.status == .queued ? ms : nil])
         try db.cachedStatement(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, ?, ?, ?)")
             .execute(arguments: [message.id, message.status.rawValue, message.reason, ms])
+        try store.outbox(db).enqueueMessageEvent(messageId: message.id, status: message.status, reason: message.reason, at: ms)
     }
 }
 
