@@ -100,6 +100,18 @@ struct SegmentOutboxTests {
         #expect(try await filtered.store.outboxCalls(workspace: "default").isEmpty)
     }
 
+    @Test("a `delete` of the user erases their calls not sent yet")
+    func erasure() async throws {
+        let (engine, worker) = try await Self.engine()
+        try await engine.send(#"{"type":"track","event":"Greet","userId":"u-1"}"#)
+        try await engine.send(#"{"type":"track","event":"Greet","userId":"u-2"}"#)
+        try await worker.executeDue()
+        #expect(try await engine.store.outboxCalls(workspace: "default").count == 2)
+        try await engine.send(#"{"type":"delete","userId":"u-1"}"#)
+        let left = try await Self.calls(engine.store)
+        #expect(left.map { $0["userId"]?.stringValue } == ["u-2"])
+    }
+
     @Test("reports: delivered, clicked, then opened; each once; statuses never go back; a late bounce changes nothing")
     func reports() async throws {
         let (engine, worker) = try await Self.engine()

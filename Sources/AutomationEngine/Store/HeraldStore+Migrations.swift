@@ -287,6 +287,7 @@ extension HeraldStore {
                 t.autoIncrementedPrimaryKey("id")
                 t.column("workspaceId", .text).notNull()
                 t.column("key", .text).notNull()
+                t.column("subject", .text)  // the userId or anonymousId the call is about (a `delete` erases it)
                 t.column("messageId", .text).notNull()  // Segment's dedup id, kept across every attempt
                 t.column("call", .text).notNull()  // the Tracking API call as JSON
                 t.column("state", .text).notNull()  // pending, rejected
@@ -299,6 +300,7 @@ extension HeraldStore {
                 t.uniqueKey(["workspaceId", "key"])
             }
             try db.create(index: "segmentOutbox_due", on: "segmentOutbox", columns: ["state", "nextAttemptAt"])
+            try db.create(index: "segmentOutbox_subject", on: "segmentOutbox", columns: ["workspaceId", "subject"])
         }
         migrator.registerMigration("v16.1: opens and clicks counted per message") { db in
             // The first open and the first click change the status and go to Segment; later

@@ -36,10 +36,18 @@ struct SegmentOutbox {
         context["library"] = ["name": .string(SegmentLibrary.herald.name), "version": .string(SegmentLibrary.herald.version)]
         call["context"] = .object(context)
         try db.cachedStatement(sql: """
-            INSERT INTO segmentOutbox (workspaceId, key, messageId, call, state, attempts, nextAttemptAt, createdAt)
-            VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (workspaceId, key) DO NOTHING
-            """).execute(arguments: [workspace, key, messageId, JSONValue.object(call).encodedString(), ms, ms])
+            INSERT INTO segmentOutbox (workspaceId, key, subject, messageId, call, state, attempts, nextAttemptAt, createdAt)
+            VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (workspaceId, key) DO NOTHING
+            """).execute(arguments: [
+                workspace, key, (fields["userId"] ?? fields["anonymousId"])?.stringValue, messageId, JSONValue.object(call).encodedString(), ms, ms,
+            ])
         return db.changesCount > 0
+    }
+
+    /// Removes the calls about `subject` (a userId or anonymousId) not sent yet: a `delete`
+    /// erases the user, and a call still waiting would carry their data out afterwards.
+    static func erase(workspace: String, subject: String, _ db: Database) throws {
+        try db.execute(sql: "DELETE FROM segmentOutbox WHERE workspaceId = ? AND subject = ?", arguments: [workspace, subject])
     }
 
     /// The `segment:` of the workspace's configuration in force.
