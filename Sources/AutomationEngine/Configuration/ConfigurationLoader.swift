@@ -314,6 +314,78 @@ struct ConfigurationReader {
         return destination
     }
 
+    mutating func readSegmentStep(_ node: Node, automation: String) -> SegmentStepCall? {
+        let what = "`segment` of `\(automation)`"
+        let usage = "\(what) takes one of `identify: {traits: …}`, `track: <name>` (with `properties: …`), `group: {group_id: …, traits: …}`, or `path: /v1/<type>` with `body: …`"
+        guard let fields = node.mapping else {
+            issue(node, usage)
+            return nil
+        }
+        checkKeys(fields, allowed: ["identify", "track", "properties", "group", "path", "method", "body"], in: what)
+        let kinds = ["identify", "track", "group", "path"].filter { fields[$0] != nil }
+        guard kinds.count == 1 else {
+            issue(node, usage)
+            return nil
+        }
+        func object(_ node: Node?, _ name: String) -> JSONObject? {
+            guard let node else { return JSONObject() }
+            guard let value = json(node).objectValue else {
+                issue(node, "`\(name)` of \(what) must be a mapping")
+                return nil
+            }
+            return value
+        }
+        let call: SegmentStepCall
+        switch kinds[0] {
+        case "identify":
+            guard let identify = fields["identify"]?.mapping else {
+                issue(fields["identify"], "`identify` takes `{traits: {...}}`")
+                return nil
+            }
+            checkKeys(identify, allowed: ["traits"], in: "`identify` of \(what)")
+            guard let traits = object(identify["traits"], "traits") else { return nil }
+            call = .identify(traits: traits)
+        case "track":
+            guard let event = text(fields["track"], "`track`"), !event.isEmpty else { return nil }
+            checkTemplate(fields["track"], event, what: "track event name")
+            guard let properties = object(fields["properties"], "properties") else { return nil }
+            for name in SegmentStepCall.numericProperties {
+                if let value = properties[name], value.stringValue.map({ !$0.contains("{{") }) ?? (value.numberValue == nil) {
+                    issue(fields["properties"], "`\(name)` is a number (or a template such as \"{{data.\(name)}}\" that renders one)")
+                    return nil
+                }
+            }
+            call = .track(event: event, properties: properties)
+        case "group":
+            guard let group = fields["group"]?.mapping, let groupId = text(group["group_id"], "`group_id`"), !groupId.isEmpty else {
+                issue(fields["group"], "`group` takes `{group_id: …, traits: {...}}`")
+                return nil
+            }
+            checkKeys(group, allowed: ["group_id", "traits"], in: "`group` of \(what)")
+            guard let traits = object(group["traits"], "traits") else { return nil }
+            call = .group(groupId: groupId, traits: traits)
+        default:
+            let types = ["identify", "track", "page", "screen", "group", "alias"]
+            guard let path = text(fields["path"], "`path`"), path.hasPrefix("/v1/"), types.contains(String(path.dropFirst(4))) else {
+                issue(fields["path"], "`path` is a Tracking API call: \(types.map { "/v1/\($0)" }.joined(separator: ", "))")
+                return nil
+            }
+            if let method = text(fields["method"], "`method`"), method.uppercased() != "POST" {
+                issue(fields["method"], "the Tracking API takes `method: POST` only")
+                return nil
+            }
+            guard let body = object(fields["body"], "body") else { return nil }
+            call = .raw(type: String(path.dropFirst(4)), body: body)
+        }
+        let size = JSONValue.object(call.fields(render: { $0 }, renderText: { $0 }).0).encodedBytes().count
+        guard size <= RunWorker.maximumProfileUpdateBytes else {
+            issue(node, "\(what) is \(size) bytes as JSON; Segment takes calls of 32 KB at most")
+            return nil
+        }
+        if kinds[0] != "track" && fields["properties"] != nil { issue(fields["properties"], "`properties` goes with `track`") }
+        return call
+    }
+
     mutating func readTemplate(name: String, node: Node) -> HeraldConfiguration.Template? {
         guard let fields = mapping(node, "template `\(name)`") else { return nil }
         checkKeys(fields, allowed: ["channel", "subject", "body"], in: "template `\(name)`")
@@ -342,11 +414,11 @@ struct ConfigurationReader {
     mutating func readStep(_ node: Node, automation: String) -> HeraldConfiguration.Step? {
         let what = "a step of `\(automation)`"
         guard let fields = mapping(node, what) else { return nil }
-        let actions = ["send", "delay", "cancel", "update-profile"]
+        let actions = ["send", "delay", "cancel", "update-profile", "segment"]
         checkKeys(fields, allowed: ["if"] + actions, in: what)
         let present = actions.filter { fields[$0] != nil }
         guard present.count == 1, let kind = present.first, let value = fields[kind] else {
-            issue(node, "\(what) needs exactly one of `send`, `delay`, `cancel`, `update-profile`" + (present.count > 1 ? " (found \(present.joined(separator: ", ")))" : ""))
+            issue(node, "\(what) needs exactly one of `send`, `delay`, `cancel`, `update-profile`, `segment`" + (present.count > 1 ? " (found \(present.joined(separator: ", ")))" : ""))
             return nil
         }
         let guardCondition = fields["if"].flatMap { condition($0) }?.0
@@ -382,6 +454,9 @@ struct ConfigurationReader {
                 issue(value, "`delay` takes a duration such as `90s`, `10m`, `2d`, or `until: data.<path>`")
                 return nil
             }
+        case "segment":
+            guard let call = readSegmentStep(value, automation: automation) else { return nil }
+            action = .segment(call)
         case "cancel":
             guard let token = text(value, "`cancel`") else { return nil }
             checkTemplate(value, token, what: "cancel token")
@@ -455,6 +530,10 @@ struct ConfigurationReader {
         for automation in configuration.automations {
             let stepNodes = automationNodes?[automation.name]?.mapping?["steps"]?.sequence
             for (index, step) in automation.steps.enumerated() {
+                if case .segment = step.action, configuration.segment == nil {
+                    let node = stepNodes.flatMap { index < $0.count ? $0[index] : nil }
+                    issue(node, "automation `\(automation.name)` has a `segment` step, but the configuration has no `segment:` (write key and endpoint)")
+                }
                 guard case .send(let template, let channel, _, _) = step.action else { continue }
                 let node = stepNodes.flatMap { index < $0.count ? $0[index] : nil }
                 if !templates.contains(template) {

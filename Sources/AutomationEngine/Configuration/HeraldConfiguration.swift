@@ -112,6 +112,8 @@ public struct HeraldConfiguration: Sendable, Hashable {
             case cancel(token: String)
             /// Deep-merge values into the recipient's profile.
             case updateProfile(JSONObject)
+            /// Send a call about the recipient to the workspace's Segment source.
+            case segment(SegmentStepCall)
         }
     }
 

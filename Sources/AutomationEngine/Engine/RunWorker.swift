@@ -188,6 +188,9 @@ public final class RunWorker: Sendable {
             try steps.saveProfileTraits(workspace: workspace, profileId: recipient, traits: current.deepMerging(rendered), at: ms)
             try record("profile updated: \(rendered.keys.joined(separator: ", "))")
             return try advance()
+        case .segment(let call):
+            try record(try segment(call, runId: id, step: index, workspace: workspace, recipient: recipient, scope: scope, at: ms, steps))
+            return try advance()
         case .send(let templateName, let channelOverride, let recipientOverride, let extraData):
             if let extraData { scope["data"] = .object((scope["data"]?.objectValue ?? JSONObject()).deepMerging(Self.render(extraData, scope: scope))) }
             // `to:` sends to someone else (`{{data.manager_id}}`); templates then see that profile.
@@ -271,6 +274,24 @@ public final class RunWorker: Sendable {
             at: ms)
         metrics.message(channel: channel?.kind.typeName ?? "none", status: status)
         return "message \(messageId) \(status.rawValue)" + (reason.map { ": \($0)" } ?? "")
+    }
+
+    /// Renders a `segment` step's call and writes it to the outbox; returns the step's outcome.
+    private func segment(_ call: SegmentStepCall, runId: Int64, step: Int, workspace: String, recipient: String, scope: JSONObject,
+                         at ms: Int64, _ steps: any StepTransaction) throws -> String {
+        guard try steps.segmentDestination(workspace: workspace) != nil else {
+            return "segment \(call.type) not sent: the workspace's configuration has no `segment:`"
+        }
+        guard !recipient.isEmpty else { return "segment \(call.type) not sent: the run has no recipient to attribute it to" }
+        let (fields, notes) = call.fields(render: { Self.render($0, scope: scope) }, renderText: { TemplateRenderer.render($0, scope: scope) ?? $0 })
+        let size = JSONValue.object(fields).encodedBytes().count
+        guard size <= Self.maximumProfileUpdateBytes else {
+            return "segment \(call.type) not sent: the rendered call is \(size) bytes; Segment takes 32 KB at most"
+        }
+        let written = try steps.enqueueSegmentCall(runId: runId, step: step, workspace: workspace, recipient: recipient, type: call.type, fields: fields, at: ms)
+        let what = fields["event"]?.stringValue.map { "segment track \"\($0)\"" } ?? "segment \(call.type)"
+        guard written else { return "\(what) was written to the outbox before, or its event is not in `segment.events`; not again" }
+        return "\(what) written to the outbox" + (notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))")
     }
 
     /// What `TemplateRenderer.render` gives, with the template parsed only the first time.

@@ -74,6 +74,16 @@ struct RunSteps: StepTransaction {
             arguments: [workspace, profileId, JSONValue.object(traits).encodedString(), ms, ms])
     }
 
+    /// The workspace's Segment settings in force (nil: it sends nothing to Segment).
+    func segmentDestination(workspace: String) throws -> SegmentDestination? {
+        try store.outbox(db).destination(workspace: workspace)
+    }
+
+    /// Writes a `segment` step's call to the outbox (once per run and step); false when it was written before.
+    func enqueueSegmentCall(runId: Int64, step: Int, workspace: String, recipient: String, type: String, fields: JSONObject, at ms: Int64) throws -> Bool {
+        try store.outbox(db).enqueueStepCall(runId: runId, step: step, workspace: workspace, recipient: recipient, type: type, fields: fields, at: ms)
+    }
+
     /// Whether message `id` was written already (a step re-run never sends twice).
     func messageExists(id: String) throws -> Bool {
         try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM message WHERE id = ?"), arguments: [id]) != nil

@@ -62,6 +62,39 @@ struct SegmentOutbox {
         }
     }
 
+    /// The identity of a run's recipient for Segment: their profile's `userId`, else the
+    /// `anonymousId` of the event that started the run when that is who they are, else the
+    /// profile id as `userId`.
+    func identity(workspace: String, profileId: String, runId: Int64) throws -> JSONObject {
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT p.userId AS profileUserId, e.anonymousId AS eventAnonymousId FROM run r
+                LEFT JOIN event e ON e.seq = r.eventSeq
+                LEFT JOIN profile p ON p.workspaceId = ? AND p.profileId = ?
+                WHERE r.id = ?
+                """),
+            arguments: [workspace, profileId, runId])
+        var fields = JSONObject()
+        if let userId: String = row?["profileUserId"] {
+            fields["userId"] = .string(userId)
+        } else if let anonymousId: String = row?["eventAnonymousId"], anonymousId == profileId {
+            fields["anonymousId"] = .string(profileId)
+        } else {
+            fields["userId"] = .string(profileId)
+        }
+        return fields
+    }
+
+    /// Writes the call of a `segment` step (once per run and step) about the run's recipient,
+    /// unless `fields` names its own `userId` or `anonymousId`.
+    func enqueueStepCall(runId: Int64, step: Int, workspace: String, recipient: String, type: String, fields: JSONObject, at ms: Int64) throws -> Bool {
+        var call = fields
+        if call["userId"] == nil && call["anonymousId"] == nil {
+            for member in try identity(workspace: workspace, profileId: recipient, runId: runId) { call[member.key] = member.value }
+        }
+        return try enqueue(workspace: workspace, key: "step:run-\(runId)-step-\(step)", type: type, fields: call, at: ms)
+    }
+
     /// Writes the track event of message `id` entering `status` (`Message Sent`, ...), with
     /// the message's properties, attributed to its recipient's `userId` (or `anonymousId`, for
     /// a recipient known only by the anonymous id of the event that started the run). A message without a recipient sends nothing: Segment needs an id.
