@@ -38,7 +38,7 @@ public func buildApplication(
         processor: EventProcessor(
             store: store, cancellationTTL: configuration.cancellationTTL, handoff: handoff, backlog: backlog, metrics: engineMetrics),
         backlog: backlog, metrics: engineMetrics, logger: logger)
-    let steps = StepWorkerService(worker: RunWorker(store: store, metrics: engineMetrics, logger: logger), store: store, logger: logger)
+    let steps = StepWorkerService(worker: RunWorker(store: store, metrics: engineMetrics, logger: logger, trackingBaseURL: configuration.publicURL), store: store, logger: logger)
     var deliveryOptions = DeliveryService.Options()
     deliveryOptions.lease = configuration.deliveryLease
     let delivery = DeliveryService(
@@ -87,5 +87,6 @@ public func buildRouter(
     ManagementAPI<BasicRequestContext>(store: store, dryRun: dryRun, replayer: Replayer(store: store), cancellationTTL: configuration.cancellationTTL)
         .add(to: router)
     WebPage<BasicRequestContext>(store: store, dryRun: dryRun).add(to: router)
+    TrackingController<BasicRequestContext>(store: store).add(to: router)
     return router
 }

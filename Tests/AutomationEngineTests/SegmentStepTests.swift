@@ -61,3 +61,20 @@ struct SegmentStepTests {
         }
     }
 }
+
+@Suite("Tracking tokens: signed, not forgeable, not transferable")
+struct TrackingTokenTests {
+    @Test("a token reads back what it was made of, under its key only")
+    func roundTrip() {
+        let key = Data(repeating: 1, count: 32)
+        for kind in [TrackingToken.Kind.open, .click(link: 0), .click(link: 12)] {
+            let token = TrackingToken(messageId: "run-4-step-2", kind: kind)
+            let text = token.signed(with: key)
+            #expect(TrackingToken(verifying: text, key: key) == token)
+            #expect(TrackingToken(verifying: text, key: Data(repeating: 2, count: 32)) == nil)
+            #expect(!text.contains("/") && !text.contains("+") && !text.contains("="))
+        }
+        #expect(TrackingToken(verifying: "", key: key) == nil)
+        #expect(TrackingToken(verifying: "a.b.c", key: key) == nil)
+    }
+}

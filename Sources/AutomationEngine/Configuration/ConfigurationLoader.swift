@@ -237,7 +237,15 @@ struct ConfigurationReader {
 
     mutating func readChannel(name: String, node: Node) -> HeraldConfiguration.Channel? {
         guard let fields = mapping(node, "channel `\(name)`") else { return nil }
-        checkKeys(fields, allowed: ["type", "url", "secret", "timeout", "concurrency"], in: "channel `\(name)`")
+        checkKeys(fields, allowed: ["type", "url", "secret", "timeout", "concurrency", "tracking"], in: "channel `\(name)`")
+        var tracking = false
+        if let node = fields["tracking"] {
+            guard let value = node.bool else {
+                issue(node, "`tracking` is `true` (links and opens of the channel's messages are tracked) or `false`")
+                return nil
+            }
+            tracking = value
+        }
         switch text(fields["type"], "`type`") {
         case "webhook":
             if let url = text(fields["url"], "`url`"), url.contains("${") {
@@ -264,8 +272,9 @@ struct ConfigurationReader {
                 }
                 concurrency = value
             }
-            return .init(name: name, kind: .webhook(url: url, secret: secret(fields["secret"], "`secret`"), timeoutSeconds: timeout), concurrency: concurrency)
-        case "inbox": return .init(name: name, kind: .inbox)
+            return .init(name: name, kind: .webhook(url: url, secret: secret(fields["secret"], "`secret`"), timeoutSeconds: timeout), concurrency: concurrency,
+                         tracking: tracking)
+        case "inbox": return .init(name: name, kind: .inbox, tracking: tracking)
         case "log": return .init(name: name, kind: .log)
         case let other:
             issue(fields["type"] ?? node, "channel `\(name)` needs `type: webhook`, `type: inbox` or `type: log`" + (other.map { " (not `\($0)`)" } ?? ""))

@@ -43,12 +43,16 @@ public struct HeraldConfiguration: Sendable, Hashable {
         public var kind: Kind
         /// Deliveries in flight to it at most (`concurrency:`); nil for the default.
         public var concurrency: Int?
+        /// Whether links in its messages go through Herald's click tracking, and HTML bodies
+        /// get an open pixel (`tracking: true`).
+        public var tracking: Bool
 
         /// A channel of this name and kind.
-        public init(name: String, kind: Kind, concurrency: Int? = nil) {
+        public init(name: String, kind: Kind, concurrency: Int? = nil, tracking: Bool = false) {
             self.name = name
             self.kind = kind
             self.concurrency = concurrency
+            self.tracking = tracking
         }
 
         /// The kinds of channel.

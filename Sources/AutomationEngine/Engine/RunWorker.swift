@@ -19,20 +19,26 @@ public final class RunWorker: Sendable {
     private let metrics: EngineMetrics
     /// Subject and body templates, parsed once (nil: the template does not parse).
     private let parsedTemplates = Mutex<[String: TextTemplate?]>([:])
+    /// Where recipients reach this server (`https://herald.example.com`): tracked links and
+    /// open pixels point there. Nil: channels with `tracking: true` are not tracked.
+    private let trackingBaseURL: String?
 
-    /// - Parameter now: the clock; tests pass one they move, so delays never sleep.
+    /// - Parameters:
+    ///   - now: the clock; tests pass one they move, so delays never sleep.
+    ///   - trackingBaseURL: the server's public URL, for tracked links (`herald serve --public-url`).
     public convenience init(
         store: HeraldStore, metrics: EngineMetrics = EngineMetrics(), logger: Logger = Logger(label: "herald.runs"),
-        now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
+        trackingBaseURL: String? = nil, now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
     ) {
-        self.init(storage: store, metrics: metrics, logger: logger, now: now)
+        self.init(storage: store, metrics: metrics, logger: logger, trackingBaseURL: trackingBaseURL, now: now)
     }
 
     /// A worker over any store backend.
     init(
         storage: any EngineStorage, metrics: EngineMetrics = EngineMetrics(), logger: Logger = Logger(label: "herald.runs"),
-        now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
+        trackingBaseURL: String? = nil, now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
     ) {
+        self.trackingBaseURL = trackingBaseURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         self.store = storage
         self.metrics = metrics
         self.logger = logger
@@ -243,7 +249,19 @@ public final class RunWorker: Sendable {
         let channel = configuration?.channels.first { $0.name == channelName }
         let context = JSONValue.object(scope).mustacheContext
         let subject = template?.subject.flatMap { render($0, context: context) }
-        let body = template.flatMap { render($0.body, context: context) }
+        var body = template.flatMap { render($0.body, context: context) }
+        var links: [String]?
+        var trackingNote = ""
+        if channel?.tracking == true, let rendered = body {
+            if let trackingBaseURL {
+                let key = try steps.trackingKey()
+                let tracked = LinkTracking.rewrite(rendered, baseURL: trackingBaseURL) { TrackingToken(messageId: messageId, kind: $0).signed(with: key) }
+                body = tracked.body
+                links = tracked.links
+            } else {
+                trackingNote = " (not tracked: the server has no public URL; start it with --public-url)"
+            }
+        }
         var status: MessageStatus
         var reason: String?
         switch channel?.kind {
@@ -270,7 +288,7 @@ public final class RunWorker: Sendable {
         try steps.insert(
             NewMessage(
                 id: messageId, workspace: workspace, runId: runId, recipient: recipient, channel: channelName, channelType: channel?.kind.typeName,
-                template: name, subject: subject, body: body, status: status, reason: reason),
+                template: name, subject: subject, body: body, status: status, reason: reason.map { $0 + trackingNote }, links: links),
             at: ms)
         metrics.message(channel: channel?.kind.typeName ?? "none", status: status)
         return "message \(messageId) \(status.rawValue)" + (reason.map { ": \($0)" } ?? "")

@@ -1,3 +1,4 @@
+import Foundation
 import SegmentSpec
 
 /// The step worker's reads and writes inside one transaction: claim due runs, record each
@@ -30,6 +31,8 @@ protocol StepTransaction {
     /// Writes a new message and its first status, with the Segment event of that status when
     /// the workspace sends one (in this transaction); a `queued` one is due for delivery at once.
     func insert(_ message: NewMessage, at ms: Int64) throws
+    /// The key that signs open and click tracking tokens.
+    func trackingKey() throws -> Data
     /// The workspace's Segment settings in force (nil: it sends nothing to Segment).
     func segmentDestination(workspace: String) throws -> SegmentDestination?
     /// Writes a `segment` step's call about `recipient` to the outbox, once per run and step;

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import SegmentSpec
 
@@ -309,6 +310,20 @@ extension HeraldStore {
                 t.add(column: "openCount", .integer).notNull().defaults(to: 0)
                 t.add(column: "clickCount", .integer).notNull().defaults(to: 0)
             }
+        }
+        migrator.registerMigration("v16.2: tracked links and the key that signs tracking tokens") { db in
+            // The links of a message with tracking, in order: a click token names an index, so
+            // a redirect goes only to the message's own links.
+            try db.alter(table: "message") { t in t.add(column: "links", .text) }
+            // One random key per database signs open and click tokens: they stay valid across
+            // restarts and cannot be forged without the database.
+            try db.create(table: "trackingKey") { t in
+                t.column("id", .integer).primaryKey().check { $0 == 1 }
+                t.column("key", .blob).notNull()
+            }
+            var generator = SystemRandomNumberGenerator()
+            let key = Data((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+            try db.execute(sql: "INSERT INTO trackingKey (id, key) VALUES (1, ?)", arguments: [key])
         }
         return migrator
     }

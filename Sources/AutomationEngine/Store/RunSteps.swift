@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import SegmentSpec
 
@@ -84,6 +85,11 @@ struct RunSteps: StepTransaction {
         try store.outbox(db).enqueueStepCall(runId: runId, step: step, workspace: workspace, recipient: recipient, type: type, fields: fields, at: ms)
     }
 
+    /// The key that signs tracking tokens.
+    func trackingKey() throws -> Data {
+        try store.trackingKey(db)
+    }
+
     /// Whether message `id` was written already (a step re-run never sends twice).
     func messageExists(id: String) throws -> Bool {
         try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM message WHERE id = ?"), arguments: [id]) != nil
@@ -94,12 +100,13 @@ struct RunSteps: StepTransaction {
     func insert(_ message: NewMessage, at ms: Int64) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO message (id, workspaceId, runId, recipient, channel, channelType, template, subject, body, status, createdAt, updatedAt, nextAttemptAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO message (id, workspaceId, runId, recipient, channel, channelType, template, subject, body, status, createdAt, updatedAt, nextAttemptAt, links)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(
             arguments: [message.id, message.workspace, message.runId, message.recipient, message.channel, message.channelType, message.template,
-                        message.subject, message.body, message.status.rawValue, ms, ms, message.status == .queued ? ms : nil])
+                        message.subject, message.body, message.status.rawValue, ms, ms, message.status == .queued ? ms : nil,
+                        message.links.map { JSONValue.array($0.map(JSONValue.string)).encodedString() }])
         try db.cachedStatement(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, ?, ?, ?)")
             .execute(arguments: [message.id, message.status.rawValue, message.reason, ms])
         try store.outbox(db).enqueueMessageEvent(messageId: message.id, status: message.status, reason: message.reason, at: ms)
