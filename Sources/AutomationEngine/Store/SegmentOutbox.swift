@@ -101,6 +101,10 @@ struct SegmentOutbox {
     @discardableResult
     func enqueueMessageEvent(messageId id: String, status: MessageStatus, reason: String?, url: String? = nil, at ms: Int64) throws -> Bool {
         guard let event = SegmentSourceEvent(entering: status) else { return false }
+        // Most workspaces send nothing to Segment: find that out before reading the message.
+        guard let workspace = try String.fetchOne(db.cachedStatement(sql: "SELECT workspaceId FROM message WHERE id = ?"), arguments: [id]),
+              let destination = try destination(workspace: workspace), destination.events.contains(event)
+        else { return false }
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: """
                 SELECT m.workspaceId, m.runId, m.recipient, m.channel, m.channelType, m.template, r.automation,
