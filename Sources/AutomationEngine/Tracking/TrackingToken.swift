@@ -41,7 +41,10 @@ public struct TrackingToken: Sendable, Hashable {
     public init?(verifying text: String, key: Data) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, text.utf8.count <= 512, let payload = Self.data(base64URL: parts[0]), let mac = Self.data(base64URL: parts[1]),
-              mac.count == 16
+              mac.count == 16,
+              // One spelling per token: base64's last character has bits that decoding ignores,
+              // and a token whose text changed must not still be accepted.
+              Self.base64URL(payload) == parts[0], Self.base64URL(mac) == parts[1]
         else { return nil }
         // Constant time: a forger learns nothing from how long the comparison took.
         let expected = Self.mac(payload, key: key)
