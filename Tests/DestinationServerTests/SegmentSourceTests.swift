@@ -128,8 +128,8 @@ struct SegmentSourceTests {
                 #expect(kept.first?.rejected == true)
                 #expect(kept.first?.messageId == requests[3].messageIds.first)
                 #expect(kept.first?.lastError?.contains("HTTP 400") == true)
-                let metrics = try await herald.get("/metrics").body
-                #expect(metrics.contains("herald_segment_outbox_depth 0"))
+                // The gauge is set at most once a second.
+                #expect(try await Self.eventually(5) { try await herald.get("/metrics").body.contains("herald_segment_outbox_depth 0") })
             }
         }
     }

@@ -3,6 +3,7 @@ public import Logging
 public import SegmentClient
 public import SegmentSpec
 public import ServiceLifecycle
+import Synchronization
 
 /// Sends the outbox's calls to each workspace's Segment source (DESIGN §5): claims due calls
 /// with a lease, sends them per workspace in batches through ``SegmentClient``, and records
@@ -45,6 +46,8 @@ public final class SegmentOutboxService: Service, Sendable {
     private let logger: Logger
     private let now: @Sendable () -> Timestamp
     private let sleep: @Sendable (Duration) async throws -> Void
+    /// When the depth was last counted: a deep outbox (Segment down for hours) is not counted every round.
+    private let depthReportedAt = Mutex<ContinuousClock.Instant?>(nil)
 
     /// A sender of `store`'s outbox.
     /// - Parameters:
@@ -108,27 +111,40 @@ public final class SegmentOutboxService: Service, Sendable {
         let time = now().millisecondsSince1970
         if settlements.isEmpty {
             guard try await store.hasDueOutboxCalls(now: time) else {
-                try await reportDepth()
+                await reportDepth()
                 return (0, [])
             }
         }
         let claimed = try await store.settleAndClaimOutbox(
             settlements, now: time, limit: options.claimLimit, leaseUntil: time + options.lease.wholeMilliseconds)
         guard !claimed.isEmpty else {
-            try await reportDepth()
+            await reportDepth()
             return (0, [])
         }
         var results: [OutboxSettlement] = []
         for (workspace, entries) in Dictionary(grouping: claimed, by: \.workspace).sorted(by: { $0.key < $1.key }) {
             results += await send(entries, workspace: workspace)
         }
-        try await reportDepth()
+        await reportDepth()
         return (claimed.count, results)
     }
 
-    private func reportDepth() async throws {
-        let counts = try await store.outboxCounts()
-        metrics.outboxDepth(pending: counts.pending, rejected: counts.rejected)
+    /// Sets the depth gauges, at most once a second (a failure to count is only logged: the
+    /// round's results must still be recorded).
+    private func reportDepth() async {
+        let now = ContinuousClock.now
+        let due = depthReportedAt.withLock { last -> Bool in
+            guard last.map({ now - $0 >= .seconds(1) }) ?? true else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        do {
+            let counts = try await store.outboxCounts()
+            metrics.outboxDepth(pending: counts.pending, rejected: counts.rejected)
+        } catch {
+            logger.warning("could not count the Segment outbox", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Sends one workspace's claimed calls; returns what to record for each.
