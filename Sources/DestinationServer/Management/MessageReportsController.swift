@@ -16,7 +16,7 @@ import SegmentSpec
 struct MessageReportsController<Context: RequestContext>: Sendable {
     /// Signatures older (or newer) than this are refused.
     static var signatureTolerance: Int64 { 300 }
-    let store: HeraldStore
+    let store: any ManagementStorage
     let authenticator: AdminAuthenticator
     let bodyReader: RequestBodyReader
 

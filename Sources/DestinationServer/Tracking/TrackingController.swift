@@ -14,7 +14,7 @@ import SegmentSpec
 /// the message does not have, is 404. The first open and the first click of a message are
 /// recorded and sent to Segment; later ones are counted.
 struct TrackingController<Context: RequestContext>: Sendable {
-    let store: HeraldStore
+    let store: any ManagementStorage
 
     /// The smallest transparent GIF.
     static var pixel: [UInt8] {
