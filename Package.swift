@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "SegmentSpec", targets: ["SegmentSpec"]),
+        .library(name: "SegmentClient", targets: ["SegmentClient"]),
         .library(name: "AutomationEngine", targets: ["AutomationEngine"]),
         .library(name: "DestinationServer", targets: ["DestinationServer"]),
         .executable(name: "herald", targets: ["herald"]),
@@ -38,9 +39,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SegmentClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AutomationEngine",
             dependencies: [
                 "SegmentSpec",
+                "SegmentClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -79,6 +91,7 @@ let package = Package(
                 "DestinationServer",
                 "AutomationEngine",
                 "SegmentSpec",
+                "SegmentClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -127,13 +140,25 @@ let package = Package(
         ),
         .target(
             name: "HeraldTestSupport",
-            dependencies: ["SegmentSpec"],
+            dependencies: [
+                "SegmentSpec",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             path: "Tests/Support",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SegmentSpecTests",
             dependencies: ["SegmentSpec", "HeraldTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SegmentClientTests",
+            dependencies: ["SegmentClient", "HeraldTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -148,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "DestinationServerTests",
             dependencies: [
-                "DestinationServer", "AutomationEngine", "SegmentSpec", "HeraldTestSupport",
+                "DestinationServer", "AutomationEngine", "SegmentSpec", "HeraldTestSupport", "SegmentClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

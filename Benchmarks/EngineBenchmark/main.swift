@@ -9,7 +9,7 @@
 // (c) 100,000 pending runs whose next step sends to an inbox: all already due (throughput),
 //     and due over a 20 s window (lateness = step time - due time).
 //
-// Environment: ENGINE_BENCH_REPS (3), ENGINE_BENCH_SECONDS (5), ENGINE_BENCH_RUNS (100000),
+// Environment: ENGINE_BENCH_SEGMENT (0; 1 adds `segment:` to the runs part), ENGINE_BENCH_REPS (3), ENGINE_BENCH_SECONDS (5), ENGINE_BENCH_RUNS (100000),
 // ENGINE_BENCH_SPREAD (20, seconds), ENGINE_BENCH_ORDERS ("creation,random"), ENGINE_BENCH_PARTS ("ingest,runs"), ENGINE_BENCH_BACKLOG (20000: the
 // server's default engine backlog limit; 0 turns the brake off).
 import AutomationEngine
@@ -273,7 +273,10 @@ func measureIngest(pool: [IngestEvent], configuration: String?, appenders: Int, 
 
 // MARK: - (c) 100,000 pending runs
 
-let runConfiguration = """
+// ENGINE_BENCH_SEGMENT=1: the workspace is a Segment source, so every inbox send also writes
+// its `Message Sent` call to the outbox (the outbox service does not run: only the write is measured).
+let segmentSection = environment["ENGINE_BENCH_SEGMENT"] == "1" ? "segment: { write_key: wk_bench, endpoint: \"http://127.0.0.1:9\" }\n" : ""
+let runConfiguration = segmentSection + """
     channels:
       inbox: { type: inbox }
     templates:

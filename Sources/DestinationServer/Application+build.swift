@@ -6,8 +6,8 @@ import NIOCore
 import SegmentSpec
 
 /// Builds Herald's HTTP application over `store`: ingest endpoints, health and metrics,
-/// with the group-commit writer, the dedup pruner, the automation engine and the HTTP
-/// client its webhooks go out through as its background services.
+/// with the group-commit writer, the dedup pruner, the automation engine, the Segment outbox
+/// and the HTTP client its webhooks and Segment calls go out through as its background services.
 ///
 /// - Parameters:
 ///   - configuration: where to listen, limits, dedup window, where webhooks may connect.
@@ -38,11 +38,14 @@ public func buildApplication(
         processor: EventProcessor(
             store: store, cancellationTTL: configuration.cancellationTTL, handoff: handoff, backlog: backlog, metrics: engineMetrics),
         backlog: backlog, metrics: engineMetrics, logger: logger)
-    let steps = StepWorkerService(worker: RunWorker(store: store, metrics: engineMetrics, logger: logger), store: store, logger: logger)
+    let steps = StepWorkerService(worker: RunWorker(store: store, metrics: engineMetrics, logger: logger, trackingBaseURL: configuration.publicURL), store: store, logger: logger)
     var deliveryOptions = DeliveryService.Options()
     deliveryOptions.lease = configuration.deliveryLease
     let delivery = DeliveryService(
         store: store, channels: .standard(outbound: outbound), options: deliveryOptions, metrics: engineMetrics, logger: logger)
+    let segmentOutbox = SegmentOutboxService(
+        store: store, transport: OutboundSegmentTransport(outbound: outbound), options: configuration.segmentOutbox, metrics: engineMetrics,
+        logger: logger)
     return Application(
         router: router,
         server: .http1(configuration: .init(idleTimeout: .milliseconds(configuration.idleTimeout.wholeMilliseconds))),
@@ -50,8 +53,8 @@ public func buildApplication(
             address: .hostname(configuration.host, port: configuration.port), serverName: "Herald",
             availableConnectionsDelegate: .maximum(configuration.maximumConnections, logger: logger)),
         // Services stop in reverse order: the outbound client's connections close after the
-        // engine's last delivery.
-        services: [outbound, writer, pruner, processing, steps, delivery],
+        // engine's last delivery and the outbox's last send to Segment.
+        services: [outbound, writer, pruner, processing, steps, delivery, segmentOutbox],
         onServerRunning: { channel in
             await onListening(configuration.host, channel.localAddress?.port ?? configuration.port)
         },
@@ -84,5 +87,6 @@ public func buildRouter(
     ManagementAPI<BasicRequestContext>(store: store, dryRun: dryRun, replayer: Replayer(store: store), cancellationTTL: configuration.cancellationTTL)
         .add(to: router)
     WebPage<BasicRequestContext>(store: store, dryRun: dryRun).add(to: router)
+    TrackingController<BasicRequestContext>(store: store).add(to: router)
     return router
 }

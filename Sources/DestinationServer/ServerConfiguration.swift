@@ -40,6 +40,11 @@ public struct ServerConfiguration: Sendable {
     /// attempted again (under the same Idempotency-Key) once this has passed. Longer than
     /// the longest channel timeout (60 s).
     public var deliveryLease: Duration = DeliveryService.Options().lease
+    /// Where recipients reach this server (`https://herald.example.com`): tracked links and
+    /// open pixels of channels with `tracking: true` point there. Nil: no tracking.
+    public var publicURL: String?
+    /// How the Segment outbox sends (its lease, backoff, the client's retries).
+    public var segmentOutbox = SegmentOutboxService.Options()
 
     /// The defaults: 127.0.0.1:8080, Segment's limits, a 7-day dedup window.
     public init() {}

@@ -17,7 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
             key and prints them once. SIGTERM or SIGINT stops it gracefully.
 
             Every option can also be set in the environment: HERALD_HOST, HERALD_PORT, \
-            HERALD_DB, HERALD_CONFIG, HERALD_LOG_LEVEL, HERALD_ALLOW_DESTINATIONS.
+            HERALD_DB, HERALD_CONFIG, HERALD_LOG_LEVEL, HERALD_ALLOW_DESTINATIONS, HERALD_PUBLIC_URL.
 
             Webhooks reach public addresses only: a URL whose host is, or resolves to, a \
             loopback, private, link-local, CGNAT, unique-local, multicast or reserved address \
@@ -75,6 +75,20 @@ struct ServeCommand: AsyncParsableCommand {
             valueName: "duration"))
     var deliveryLease: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "The URL recipients reach this server at, e.g. https://herald.example.com (or HERALD_PUBLIC_URL).",
+            discussion: "Channels with `tracking: true` rewrite their messages' links to <URL>/t/c/... and add an open pixel <URL>/t/o/....gif to HTML bodies; without a public URL they are not tracked.",
+            valueName: "url"))
+    var publicURL: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "How long calls being sent to a workspace's Segment source are held before another attempt may take them over (default 120s).",
+            discussion: "After a crash, calls that were being sent are sent again (under the same messageId, which Segment deduplicates) once their hold ends.",
+            valueName: "duration"))
+    var segmentLease: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         MallocArenas.limitForServer(environment: environment)
@@ -102,6 +116,18 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("--delivery-lease must be a duration such as 70s or 5m")
             }
             configuration.deliveryLease = lease
+        }
+        if let publicURL = publicURL ?? environment["HERALD_PUBLIC_URL"] {
+            guard let url = URL(string: publicURL), url.scheme == "http" || url.scheme == "https", url.host?.isEmpty == false, url.query == nil else {
+                throw ValidationError("--public-url must be an http(s) URL such as https://herald.example.com")
+            }
+            configuration.publicURL = publicURL
+        }
+        if let segmentLease {
+            guard let lease = DurationText.parse(segmentLease), lease >= .seconds(1) else {
+                throw ValidationError("--segment-lease must be a duration such as 120s or 5m")
+            }
+            configuration.segmentOutbox.lease = lease
         }
         let openFiles = OpenFilesLimit.raise()
         configuration.maximumConnections = OpenFilesLimit.connections(forLimit: openFiles)

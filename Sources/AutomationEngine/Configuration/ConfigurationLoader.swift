@@ -11,8 +11,8 @@ import Yams
 /// durations, and `${NAME}` secrets. Every problem is reported with its line and column, all
 /// at once.
 ///
-/// `${NAME}` is resolved only in a channel's `secret` (see ``SecretEnvironment``); in every
-/// other field it is literal text.
+/// `${NAME}` is resolved only in the fields that hold a secret, a channel's `secret` and
+/// `segment.write_key` (see ``SecretEnvironment``); in every other field it is literal text.
 public enum ConfigurationLoader {
     /// Parses and validates a configuration document.
     /// - Parameters:
@@ -68,7 +68,7 @@ struct ConfigurationReader {
         }
         guard let root else { return HeraldConfiguration(channels: [], templates: [], automations: [], mappings: []) }
         guard let top = mapping(root, "the configuration") else { return nil }
-        checkKeys(top, allowed: ["channels", "templates", "automations", "mappings"], in: "the configuration")
+        checkKeys(top, allowed: ["channels", "templates", "automations", "mappings", "segment"], in: "the configuration")
         let channels = named(top["channels"], "channels").compactMap { readChannel(name: $0.name, node: $0.node) }
         let templates = named(top["templates"], "templates").compactMap { readTemplate(name: $0.name, node: $0.node) }
         let automations = named(top["automations"], "automations").compactMap { readAutomation(name: $0.name, node: $0.node) }
@@ -80,7 +80,8 @@ struct ConfigurationReader {
                 issue(list, "`mappings` must be a list of `- on: <event name>` entries")
             }
         }
-        let configuration = HeraldConfiguration(channels: channels, templates: templates, automations: automations, mappings: mappings)
+        let segment = top["segment"].flatMap { readSegment($0) }
+        let configuration = HeraldConfiguration(channels: channels, templates: templates, automations: automations, mappings: mappings, segment: segment)
         checkReferences(configuration, top: top)
         return configuration
     }
@@ -236,11 +237,19 @@ struct ConfigurationReader {
 
     mutating func readChannel(name: String, node: Node) -> HeraldConfiguration.Channel? {
         guard let fields = mapping(node, "channel `\(name)`") else { return nil }
-        checkKeys(fields, allowed: ["type", "url", "secret", "timeout", "concurrency"], in: "channel `\(name)`")
+        checkKeys(fields, allowed: ["type", "url", "secret", "timeout", "concurrency", "tracking"], in: "channel `\(name)`")
+        var tracking = false
+        if let node = fields["tracking"] {
+            guard let value = node.bool else {
+                issue(node, "`tracking` is `true` (links and opens of the channel's messages are tracked) or `false`")
+                return nil
+            }
+            tracking = value
+        }
         switch text(fields["type"], "`type`") {
         case "webhook":
             if let url = text(fields["url"], "`url`"), url.contains("${") {
-                issue(fields["url"], "`${…}` is resolved only in a channel's `secret`; write the URL itself in `url`")
+                issue(fields["url"], "`${…}` is resolved only in a channel's `secret` (and `segment.write_key`); write the URL itself in `url`")
                 return nil
             }
             guard let url = text(fields["url"], "`url`"), let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https" else {
@@ -263,13 +272,127 @@ struct ConfigurationReader {
                 }
                 concurrency = value
             }
-            return .init(name: name, kind: .webhook(url: url, secret: secret(fields["secret"], "`secret`"), timeoutSeconds: timeout), concurrency: concurrency)
-        case "inbox": return .init(name: name, kind: .inbox)
+            return .init(name: name, kind: .webhook(url: url, secret: secret(fields["secret"], "`secret`"), timeoutSeconds: timeout), concurrency: concurrency,
+                         tracking: tracking)
+        case "inbox": return .init(name: name, kind: .inbox, tracking: tracking)
         case "log": return .init(name: name, kind: .log)
         case let other:
             issue(fields["type"] ?? node, "channel `\(name)` needs `type: webhook`, `type: inbox` or `type: log`" + (other.map { " (not `\($0)`)" } ?? ""))
             return nil
         }
+    }
+
+    mutating func readSegment(_ node: Node) -> SegmentDestination? {
+        guard let fields = mapping(node, "`segment`") else { return nil }
+        checkKeys(fields, allowed: ["write_key", "endpoint", "events"], in: "`segment`")
+        guard let writeKey = secret(fields["write_key"], "`write_key`"), !writeKey.isEmpty else {
+            issue(fields["write_key"] ?? node, "`segment` needs `write_key: \"${...}\"`, the write key of the Segment source (a secret of the workspace)")
+            return nil
+        }
+        var destination = SegmentDestination(writeKey: writeKey)
+        if let endpointNode = fields["endpoint"] {
+            guard let endpoint = text(endpointNode, "`endpoint`") else { return nil }
+            if endpoint.contains("${") {
+                issue(endpointNode, "`${…}` is resolved only in `write_key`; write the URL itself in `endpoint`")
+                return nil
+            }
+            guard let url = URL(string: endpoint), url.scheme == "http" || url.scheme == "https", url.host?.isEmpty == false,
+                  url.query == nil, url.fragment == nil
+            else {
+                issue(endpointNode, "`endpoint` is the Tracking API's base URL, such as https://api.segment.io (US), https://events.eu1.segmentapis.com (EU) or another compatible server")
+                return nil
+            }
+            destination.endpoint = endpoint
+        }
+        if let eventsNode = fields["events"] {
+            guard let list = eventsNode.sequence else {
+                issue(eventsNode, "`events` is a list of event names, such as [\"Message Sent\", \"Message Clicked\"]")
+                return nil
+            }
+            var events: Set<SegmentSourceEvent> = []
+            for item in list {
+                guard let name = text(item, "an event name") else { continue }
+                guard let event = SegmentSourceEvent(rawValue: name) else {
+                    issue(item, "`\(name)` is not an event Herald sends; expected one of \(SegmentSourceEvent.allCases.map { "`\($0.rawValue)`" }.joined(separator: ", "))")
+                    continue
+                }
+                events.insert(event)
+            }
+            destination.events = events
+        }
+        return destination
+    }
+
+    mutating func readSegmentStep(_ node: Node, automation: String) -> SegmentStepCall? {
+        let what = "`segment` of `\(automation)`"
+        let usage = "\(what) takes one of `identify: {traits: …}`, `track: <name>` (with `properties: …`), `group: {group_id: …, traits: …}`, or `path: /v1/<type>` with `body: …`"
+        guard let fields = node.mapping else {
+            issue(node, usage)
+            return nil
+        }
+        checkKeys(fields, allowed: ["identify", "track", "properties", "group", "path", "method", "body"], in: what)
+        let kinds = ["identify", "track", "group", "path"].filter { fields[$0] != nil }
+        guard kinds.count == 1 else {
+            issue(node, usage)
+            return nil
+        }
+        func object(_ node: Node?, _ name: String) -> JSONObject? {
+            guard let node else { return JSONObject() }
+            guard let value = json(node).objectValue else {
+                issue(node, "`\(name)` of \(what) must be a mapping")
+                return nil
+            }
+            return value
+        }
+        let call: SegmentStepCall
+        switch kinds[0] {
+        case "identify":
+            guard let identify = fields["identify"]?.mapping else {
+                issue(fields["identify"], "`identify` takes `{traits: {...}}`")
+                return nil
+            }
+            checkKeys(identify, allowed: ["traits"], in: "`identify` of \(what)")
+            guard let traits = object(identify["traits"], "traits") else { return nil }
+            call = .identify(traits: traits)
+        case "track":
+            guard let event = text(fields["track"], "`track`"), !event.isEmpty else { return nil }
+            checkTemplate(fields["track"], event, what: "track event name")
+            guard let properties = object(fields["properties"], "properties") else { return nil }
+            for name in SegmentStepCall.numericProperties {
+                if let value = properties[name], value.stringValue.map({ !$0.contains("{{") }) ?? (value.numberValue == nil) {
+                    issue(fields["properties"], "`\(name)` is a number (or a template such as \"{{data.\(name)}}\" that renders one)")
+                    return nil
+                }
+            }
+            call = .track(event: event, properties: properties)
+        case "group":
+            guard let group = fields["group"]?.mapping, let groupId = text(group["group_id"], "`group_id`"), !groupId.isEmpty else {
+                issue(fields["group"], "`group` takes `{group_id: …, traits: {...}}`")
+                return nil
+            }
+            checkKeys(group, allowed: ["group_id", "traits"], in: "`group` of \(what)")
+            guard let traits = object(group["traits"], "traits") else { return nil }
+            call = .group(groupId: groupId, traits: traits)
+        default:
+            let types = ["identify", "track", "page", "screen", "group", "alias"]
+            guard let path = text(fields["path"], "`path`"), path.hasPrefix("/v1/"), types.contains(String(path.dropFirst(4))) else {
+                issue(fields["path"], "`path` is a Tracking API call: \(types.map { "/v1/\($0)" }.joined(separator: ", "))")
+                return nil
+            }
+            if let method = text(fields["method"], "`method`"), method.uppercased() != "POST" {
+                issue(fields["method"], "the Tracking API takes `method: POST` only")
+                return nil
+            }
+            guard let body = object(fields["body"], "body") else { return nil }
+            call = .raw(type: String(path.dropFirst(4)), body: body)
+        }
+        let size = JSONValue.object(call.fields(render: { $0 }, renderText: { $0 }).0).encodedBytes().count
+        guard size <= RunWorker.maximumProfileUpdateBytes else {
+            issue(node, "\(what) is \(size) bytes as JSON; Segment takes calls of 32 KB at most")
+            return nil
+        }
+        if kinds[0] != "track" && fields["properties"] != nil { issue(fields["properties"], "`properties` goes with `track`") }
+        return call
     }
 
     mutating func readTemplate(name: String, node: Node) -> HeraldConfiguration.Template? {
@@ -300,11 +423,11 @@ struct ConfigurationReader {
     mutating func readStep(_ node: Node, automation: String) -> HeraldConfiguration.Step? {
         let what = "a step of `\(automation)`"
         guard let fields = mapping(node, what) else { return nil }
-        let actions = ["send", "delay", "cancel", "update-profile"]
+        let actions = ["send", "delay", "cancel", "update-profile", "segment"]
         checkKeys(fields, allowed: ["if"] + actions, in: what)
         let present = actions.filter { fields[$0] != nil }
         guard present.count == 1, let kind = present.first, let value = fields[kind] else {
-            issue(node, "\(what) needs exactly one of `send`, `delay`, `cancel`, `update-profile`" + (present.count > 1 ? " (found \(present.joined(separator: ", ")))" : ""))
+            issue(node, "\(what) needs exactly one of `send`, `delay`, `cancel`, `update-profile`, `segment`" + (present.count > 1 ? " (found \(present.joined(separator: ", ")))" : ""))
             return nil
         }
         let guardCondition = fields["if"].flatMap { condition($0) }?.0
@@ -340,6 +463,9 @@ struct ConfigurationReader {
                 issue(value, "`delay` takes a duration such as `90s`, `10m`, `2d`, or `until: data.<path>`")
                 return nil
             }
+        case "segment":
+            guard let call = readSegmentStep(value, automation: automation) else { return nil }
+            action = .segment(call)
         case "cancel":
             guard let token = text(value, "`cancel`") else { return nil }
             checkTemplate(value, token, what: "cancel token")
@@ -413,6 +539,10 @@ struct ConfigurationReader {
         for automation in configuration.automations {
             let stepNodes = automationNodes?[automation.name]?.mapping?["steps"]?.sequence
             for (index, step) in automation.steps.enumerated() {
+                if case .segment = step.action, configuration.segment == nil {
+                    let node = stepNodes.flatMap { index < $0.count ? $0[index] : nil }
+                    issue(node, "automation `\(automation.name)` has a `segment` step, but the configuration has no `segment:` (write key and endpoint)")
+                }
                 guard case .send(let template, let channel, _, _) = step.action else { continue }
                 let node = stepNodes.flatMap { index < $0.count ? $0[index] : nil }
                 if !templates.contains(template) {

@@ -18,9 +18,12 @@ public struct HeraldConfiguration: Sendable, Hashable {
     }
     /// Mappings by event name, so an event is matched without scanning every mapping.
     private var mappingsByEvent: [String: [Mapping]]
+    /// Where the workspace's events go as a Segment source (`segment:`); nil sends none.
+    public var segment: SegmentDestination?
 
     /// A configuration of these parts.
-    public init(channels: [Channel], templates: [Template], automations: [Automation], mappings: [Mapping]) {
+    public init(channels: [Channel], templates: [Template], automations: [Automation], mappings: [Mapping], segment: SegmentDestination? = nil) {
+        self.segment = segment
         self.channels = channels
         self.templates = templates
         self.automations = automations
@@ -40,12 +43,16 @@ public struct HeraldConfiguration: Sendable, Hashable {
         public var kind: Kind
         /// Deliveries in flight to it at most (`concurrency:`); nil for the default.
         public var concurrency: Int?
+        /// Whether links in its messages go through Herald's click tracking, and HTML bodies
+        /// get an open pixel (`tracking: true`).
+        public var tracking: Bool
 
         /// A channel of this name and kind.
-        public init(name: String, kind: Kind, concurrency: Int? = nil) {
+        public init(name: String, kind: Kind, concurrency: Int? = nil, tracking: Bool = false) {
             self.name = name
             self.kind = kind
             self.concurrency = concurrency
+            self.tracking = tracking
         }
 
         /// The kinds of channel.
@@ -109,6 +116,8 @@ public struct HeraldConfiguration: Sendable, Hashable {
             case cancel(token: String)
             /// Deep-merge values into the recipient's profile.
             case updateProfile(JSONObject)
+            /// Send a call about the recipient to the workspace's Segment source.
+            case segment(SegmentStepCall)
         }
     }
 

@@ -78,6 +78,24 @@ public struct EngineMetrics: Sendable {
             return made
         }
     }
+
+    /// Calls in the Segment outbox: waiting to be sent (its depth), and refused for good.
+    func outboxDepth(pending: Int, rejected: Int) {
+        Gauge(label: "herald_segment_outbox_depth", factory: factory).record(pending)
+        Gauge(label: "herald_segment_outbox_rejected", factory: factory).record(rejected)
+    }
+
+    /// Calls Segment took.
+    func outboxSent(_ count: Int) {
+        guard count > 0 else { return }
+        Counter(label: "herald_segment_calls_total", dimensions: [("result", "sent")], factory: factory).increment(by: count)
+    }
+
+    /// Calls Segment refused for good.
+    func outboxRejected(_ count: Int) {
+        guard count > 0 else { return }
+        Counter(label: "herald_segment_calls_total", dimensions: [("result", "rejected")], factory: factory).increment(by: count)
+    }
 }
 
 /// A metric's name and labels.

@@ -19,20 +19,26 @@ public final class RunWorker: Sendable {
     private let metrics: EngineMetrics
     /// Subject and body templates, parsed once (nil: the template does not parse).
     private let parsedTemplates = Mutex<[String: TextTemplate?]>([:])
+    /// Where recipients reach this server (`https://herald.example.com`): tracked links and
+    /// open pixels point there. Nil: channels with `tracking: true` are not tracked.
+    private let trackingBaseURL: String?
 
-    /// - Parameter now: the clock; tests pass one they move, so delays never sleep.
+    /// - Parameters:
+    ///   - now: the clock; tests pass one they move, so delays never sleep.
+    ///   - trackingBaseURL: the server's public URL, for tracked links (`herald serve --public-url`).
     public convenience init(
         store: HeraldStore, metrics: EngineMetrics = EngineMetrics(), logger: Logger = Logger(label: "herald.runs"),
-        now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
+        trackingBaseURL: String? = nil, now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
     ) {
-        self.init(storage: store, metrics: metrics, logger: logger, now: now)
+        self.init(storage: store, metrics: metrics, logger: logger, trackingBaseURL: trackingBaseURL, now: now)
     }
 
     /// A worker over any store backend.
     init(
         storage: any EngineStorage, metrics: EngineMetrics = EngineMetrics(), logger: Logger = Logger(label: "herald.runs"),
-        now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
+        trackingBaseURL: String? = nil, now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
     ) {
+        self.trackingBaseURL = trackingBaseURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         self.store = storage
         self.metrics = metrics
         self.logger = logger
@@ -188,6 +194,9 @@ public final class RunWorker: Sendable {
             try steps.saveProfileTraits(workspace: workspace, profileId: recipient, traits: current.deepMerging(rendered), at: ms)
             try record("profile updated: \(rendered.keys.joined(separator: ", "))")
             return try advance()
+        case .segment(let call):
+            try record(try segment(call, runId: id, step: index, workspace: workspace, recipient: recipient, scope: scope, at: ms, steps))
+            return try advance()
         case .send(let templateName, let channelOverride, let recipientOverride, let extraData):
             if let extraData { scope["data"] = .object((scope["data"]?.objectValue ?? JSONObject()).deepMerging(Self.render(extraData, scope: scope))) }
             // `to:` sends to someone else (`{{data.manager_id}}`); templates then see that profile.
@@ -240,7 +249,19 @@ public final class RunWorker: Sendable {
         let channel = configuration?.channels.first { $0.name == channelName }
         let context = JSONValue.object(scope).mustacheContext
         let subject = template?.subject.flatMap { render($0, context: context) }
-        let body = template.flatMap { render($0.body, context: context) }
+        var body = template.flatMap { render($0.body, context: context) }
+        var links: [String]?
+        var trackingNote = ""
+        if channel?.tracking == true, let rendered = body {
+            if let trackingBaseURL {
+                let key = try steps.trackingKey()
+                let tracked = LinkTracking.rewrite(rendered, baseURL: trackingBaseURL) { TrackingToken(messageId: messageId, kind: $0).signed(with: key) }
+                body = tracked.body
+                links = tracked.links
+            } else {
+                trackingNote = " (not tracked: the server has no public URL; start it with --public-url)"
+            }
+        }
         var status: MessageStatus
         var reason: String?
         switch channel?.kind {
@@ -267,10 +288,28 @@ public final class RunWorker: Sendable {
         try steps.insert(
             NewMessage(
                 id: messageId, workspace: workspace, runId: runId, recipient: recipient, channel: channelName, channelType: channel?.kind.typeName,
-                template: name, subject: subject, body: body, status: status, reason: reason),
+                template: name, subject: subject, body: body, status: status, reason: reason.map { $0 + trackingNote }, links: links),
             at: ms)
         metrics.message(channel: channel?.kind.typeName ?? "none", status: status)
         return "message \(messageId) \(status.rawValue)" + (reason.map { ": \($0)" } ?? "")
+    }
+
+    /// Renders a `segment` step's call and writes it to the outbox; returns the step's outcome.
+    private func segment(_ call: SegmentStepCall, runId: Int64, step: Int, workspace: String, recipient: String, scope: JSONObject,
+                         at ms: Int64, _ steps: any StepTransaction) throws -> String {
+        guard try steps.segmentDestination(workspace: workspace) != nil else {
+            return "segment \(call.type) not sent: the workspace's configuration has no `segment:`"
+        }
+        guard !recipient.isEmpty else { return "segment \(call.type) not sent: the run has no recipient to attribute it to" }
+        let (fields, notes) = call.fields(render: { Self.render($0, scope: scope) }, renderText: { TemplateRenderer.render($0, scope: scope) ?? $0 })
+        let size = JSONValue.object(fields).encodedBytes().count
+        guard size <= Self.maximumProfileUpdateBytes else {
+            return "segment \(call.type) not sent: the rendered call is \(size) bytes; Segment takes 32 KB at most"
+        }
+        let written = try steps.enqueueSegmentCall(runId: runId, step: step, workspace: workspace, recipient: recipient, type: call.type, fields: fields, at: ms)
+        let what = fields["event"]?.stringValue.map { "segment track \"\($0)\"" } ?? "segment \(call.type)"
+        guard written else { return "\(what) was written to the outbox before, or its event is not in `segment.events`; not again" }
+        return "\(what) written to the outbox" + (notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))")
     }
 
     /// What `TemplateRenderer.render` gives, with the template parsed only the first time.

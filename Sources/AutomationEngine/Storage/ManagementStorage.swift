@@ -63,6 +63,14 @@ package protocol ManagementStorage: Sendable {
     func inbox(workspace: String, user: String, before: String?, limit: Int) async throws -> [MessageRecord]
     func unreadCount(workspace: String, user: String) async throws -> Int
     func markRead(workspace: String, user: String, messageId: String, now: Timestamp) async throws -> MessageRecord?
+
+    // MARK: Reports of what happened to a message, and tracking
+    func messageOrigin(id: String) async throws -> MessageOrigin?
+    func recordReport(_ report: MessageReport, messageId id: String, workspace: String, at time: Timestamp) async throws -> MessageReportResult?
+    func configuration(workspace: String, version: Int) async throws -> HeraldConfiguration?
+    func trackingKey() async throws -> Data
+    func trackedLink(messageId id: String, index: Int) async throws -> (workspace: String, url: String)?
+    func trackedMessageWorkspace(id: String) async throws -> String?
 }
 
 extension ManagementStorage {

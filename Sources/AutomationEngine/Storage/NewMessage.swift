@@ -11,4 +11,6 @@ struct NewMessage {
     let body: String?
     let status: MessageStatus
     let reason: String?
+    /// The original links of a tracked body, in order (nil: not tracked).
+    var links: [String]? = nil
 }

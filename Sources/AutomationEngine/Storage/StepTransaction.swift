@@ -1,3 +1,4 @@
+import Foundation
 import SegmentSpec
 
 /// The step worker's reads and writes inside one transaction: claim due runs, record each
@@ -27,6 +28,14 @@ protocol StepTransaction {
     func saveProfileTraits(workspace: String, profileId: String, traits: JSONObject, at ms: Int64) throws
     /// Whether message `id` was written already (a step re-run never sends twice).
     func messageExists(id: String) throws -> Bool
-    /// Writes a new message and its first status; a `queued` one is due for delivery at once.
+    /// Writes a new message and its first status, with the Segment event of that status when
+    /// the workspace sends one (in this transaction); a `queued` one is due for delivery at once.
     func insert(_ message: NewMessage, at ms: Int64) throws
+    /// The key that signs open and click tracking tokens.
+    func trackingKey() throws -> Data
+    /// The workspace's Segment settings in force (nil: it sends nothing to Segment).
+    func segmentDestination(workspace: String) throws -> SegmentDestination?
+    /// Writes a `segment` step's call about `recipient` to the outbox, once per run and step;
+    /// false when it was written before or its event is not sent.
+    func enqueueSegmentCall(runId: Int64, step: Int, workspace: String, recipient: String, type: String, fields: JSONObject, at ms: Int64) throws -> Bool
 }

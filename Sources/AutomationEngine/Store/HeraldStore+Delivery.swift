@@ -63,7 +63,7 @@ extension HeraldStore {
         _ records: [DeliveryRecord], now: Int64, capacity: DeliveryCapacity, leaseUntil: Int64
     ) async throws -> [ClaimedMessage] {
         try await writer.write { db in
-            try Self.record(records, now: now, db)
+            try record(records, now: now, db)
             guard capacity.total > 0 else { return [] }
             // Endpoints with queued messages, one index seek each (a loose index scan). Queued
             // messages always name their channel (only delivery channels queue).
@@ -124,9 +124,10 @@ extension HeraldStore {
         }
     }
 
-    /// Records attempts' results (and postponements) in the caller's transaction. A message
-    /// that is no longer queued (erased, or recorded by an earlier claim) is left as it is.
-    static func record(_ records: [DeliveryRecord], now: Int64, _ db: Database) throws {
+    /// Records attempts' results (and postponements) in the caller's transaction, with the
+    /// Segment event of each final status (``SegmentOutbox``). A message that is no longer
+    /// queued (erased, or recorded by an earlier claim) is left as it is.
+    func record(_ records: [DeliveryRecord], now: Int64, _ db: Database) throws {
         guard !records.isEmpty else { return }
         let finish = try db.cachedStatement(sql: """
             UPDATE message SET status = ?, attempts = ?, nextAttemptAt = NULL, leaseUntil = NULL, updatedAt = ? WHERE id = ? AND status = 'queued'
@@ -142,7 +143,10 @@ extension HeraldStore {
             switch record.change {
             case .final(let status, let reason):
                 try finish.execute(arguments: [status.rawValue, record.attempt, now, record.id])
-                if db.changesCount > 0 { try history.execute(arguments: [record.id, status.rawValue, reason, now, record.attempt]) }
+                if db.changesCount > 0 {
+                    try history.execute(arguments: [record.id, status.rawValue, reason, now, record.attempt])
+                    try outbox(db).enqueueMessageEvent(messageId: record.id, status: status, reason: reason, at: now)
+                }
             case .retry(let reason, let at):
                 try retry.execute(arguments: [record.attempt, at, now, record.id])
                 if db.changesCount > 0 {

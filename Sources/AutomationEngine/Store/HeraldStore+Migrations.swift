@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import SegmentSpec
 
@@ -278,6 +279,51 @@ extension HeraldStore {
             // Claims read each endpoint's queue as its own range: a full or broken endpoint's
             // long queue is skipped with one seek instead of scanned by every claim.
             try db.execute(sql: "CREATE INDEX message_endpoint_due ON message(workspaceId, channel, nextAttemptAt) WHERE status = 'queued'")
+        }
+        migrator.registerMigration("v16: the Segment outbox") { db in
+            // Calls to a workspace's Segment source, each written in the transaction of the
+            // change that causes it and deleted once Segment took it; `key` makes a logical
+            // event (a message's `Message Opened`) one row however often it is recorded.
+            try db.create(table: "segmentOutbox") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("workspaceId", .text).notNull()
+                t.column("key", .text).notNull()
+                t.column("subject", .text)  // the userId or anonymousId the call is about (a `delete` erases it)
+                t.column("messageId", .text).notNull()  // Segment's dedup id, kept across every attempt
+                t.column("call", .text).notNull()  // the Tracking API call as JSON
+                t.column("state", .text).notNull()  // pending, rejected
+                t.column("attempts", .integer).notNull()
+                t.column("nextAttemptAt", .integer).notNull()
+                t.column("leaseUntil", .integer)
+                t.column("alone", .boolean).notNull().defaults(to: false)
+                t.column("lastError", .text)
+                t.column("createdAt", .integer).notNull()
+                t.uniqueKey(["workspaceId", "key"])
+            }
+            try db.create(index: "segmentOutbox_due", on: "segmentOutbox", columns: ["state", "nextAttemptAt"])
+            try db.create(index: "segmentOutbox_subject", on: "segmentOutbox", columns: ["workspaceId", "subject"])
+        }
+        migrator.registerMigration("v16.1: opens and clicks counted per message") { db in
+            // The first open and the first click change the status and go to Segment; later
+            // ones are only counted.
+            try db.alter(table: "message") { t in
+                t.add(column: "openCount", .integer).notNull().defaults(to: 0)
+                t.add(column: "clickCount", .integer).notNull().defaults(to: 0)
+            }
+        }
+        migrator.registerMigration("v16.2: tracked links and the key that signs tracking tokens") { db in
+            // The links of a message with tracking, in order: a click token names an index, so
+            // a redirect goes only to the message's own links.
+            try db.alter(table: "message") { t in t.add(column: "links", .text) }
+            // One random key per database signs open and click tokens: they stay valid across
+            // restarts and cannot be forged without the database.
+            try db.create(table: "trackingKey") { t in
+                t.column("id", .integer).primaryKey().check { $0 == 1 }
+                t.column("key", .blob).notNull()
+            }
+            var generator = SystemRandomNumberGenerator()
+            let key = Data((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+            try db.execute(sql: "INSERT INTO trackingKey (id, key) VALUES (1, ?)", arguments: [key])
         }
         return migrator
     }

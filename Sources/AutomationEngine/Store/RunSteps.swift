@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import SegmentSpec
 
@@ -74,23 +75,41 @@ struct RunSteps: StepTransaction {
             arguments: [workspace, profileId, JSONValue.object(traits).encodedString(), ms, ms])
     }
 
+    /// The workspace's Segment settings in force (nil: it sends nothing to Segment).
+    func segmentDestination(workspace: String) throws -> SegmentDestination? {
+        try store.outbox(db).destination(workspace: workspace)
+    }
+
+    /// Writes a `segment` step's call to the outbox (once per run and step); false when it was written before.
+    func enqueueSegmentCall(runId: Int64, step: Int, workspace: String, recipient: String, type: String, fields: JSONObject, at ms: Int64) throws -> Bool {
+        try store.outbox(db).enqueueStepCall(runId: runId, step: step, workspace: workspace, recipient: recipient, type: type, fields: fields, at: ms)
+    }
+
+    /// The key that signs tracking tokens.
+    func trackingKey() throws -> Data {
+        try store.trackingKey(db)
+    }
+
     /// Whether message `id` was written already (a step re-run never sends twice).
     func messageExists(id: String) throws -> Bool {
         try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM message WHERE id = ?"), arguments: [id]) != nil
     }
 
-    /// Writes a new message and its first status; a `queued` one is due for delivery at once.
+    /// Writes a new message and its first status (with its Segment event, when the status has
+    /// one); a `queued` one is due for delivery at once.
     func insert(_ message: NewMessage, at ms: Int64) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO message (id, workspaceId, runId, recipient, channel, channelType, template, subject, body, status, createdAt, updatedAt, nextAttemptAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO message (id, workspaceId, runId, recipient, channel, channelType, template, subject, body, status, createdAt, updatedAt, nextAttemptAt, links)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(
             arguments: [message.id, message.workspace, message.runId, message.recipient, message.channel, message.channelType, message.template,
-                        message.subject, message.body, message.status.rawValue, ms, ms, message.status == .queued ? ms : nil])
+                        message.subject, message.body, message.status.rawValue, ms, ms, message.status == .queued ? ms : nil,
+                        message.links.map { JSONValue.array($0.map(JSONValue.string)).encodedString() }])
         try db.cachedStatement(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, ?, ?, ?)")
             .execute(arguments: [message.id, message.status.rawValue, message.reason, ms])
+        try store.outbox(db).enqueueMessageEvent(messageId: message.id, status: message.status, reason: message.reason, at: ms)
     }
 }
 

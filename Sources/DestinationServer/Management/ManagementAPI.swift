@@ -20,6 +20,7 @@ struct ManagementAPI<Context: RequestContext>: Sendable {
         ConfigurationController<Context>(store: store, authenticator: authenticator, bodyReader: reader).add(to: router)
         RunsController<Context>(store: store, authenticator: authenticator, bodyReader: reader, cancellationTTL: cancellationTTL).add(to: router)
         MessagesController<Context>(store: store, authenticator: authenticator).add(to: router)
+        MessageReportsController<Context>(store: store, authenticator: authenticator, bodyReader: RequestBodyReader(limit: 64 * 1024)).add(to: router)
         DryRunController<Context>(store: store, dryRuns: dryRun, replays: replayer, authenticator: authenticator, bodyReader: reader).add(to: router)
         KeysController<Context>(store: store, authenticator: authenticator, bodyReader: reader).add(to: router)
         router.get("/api/openapi.yaml") { _, _ in
