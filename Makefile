@@ -14,9 +14,10 @@ run: deps
 	$(SWIFT) run herald $(if $(ARGS),$(ARGS),serve)
 
 # Build everything first: the durability tests run the real `herald` binary, and the web
-# page's test drives Debian's chromium through chromium-driver (installed here when missing).
+# page's test drives Debian's chromium through chromium-driver, and the email tests a real SMTP server
+# (python3-aiosmtpd, scripts/smtp-test-server.py), all installed here when missing.
 test: deps
-	@scripts/install-deps.sh chromium chromium-driver
+	@scripts/install-deps.sh chromium chromium-driver python3-aiosmtpd openssl
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
