@@ -17,13 +17,13 @@ struct ServeCommand: AsyncParsableCommand {
             key and prints them once. SIGTERM or SIGINT stops it gracefully.
 
             Every option can also be set in the environment: HERALD_HOST, HERALD_PORT, \
-            HERALD_DB, HERALD_CONFIG, HERALD_LOG_LEVEL, HERALD_ALLOW_DESTINATIONS.
+            HERALD_DB, HERALD_CONFIG, HERALD_LOG_LEVEL, HERALD_ALLOW_DESTINATIONS, HERALD_PUBLIC_URL, HERALD_SMTP_CA_FILE.
 
-            Webhooks reach public addresses only: a URL whose host is, or resolves to, a \
+            Webhooks and mail servers reach public addresses only: a URL or smtp host that is, or resolves to, a \
             loopback, private, link-local, CGNAT, unique-local, multicast or reserved address \
             is undeliverable, without a connection, unless --allow-destination allows it.
 
-            A configuration's channel `secret: "${NAME}"` is resolved only for names the \
+            A configuration's `secret: "${NAME}"` (and an smtp channel's username and password) is resolved only for names the \
             workspace was given: HERALD_SECRET_<WORKSPACE>_... (e.g. HERALD_SECRET_DEFAULT_MAILER), \
             or workspace:NAME entries of HERALD_SECRET_NAMES (comma-separated).
 
@@ -59,7 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("allow-destination"),
         help: ArgumentHelp(
-            "A host name, IP address or CIDR range (IPv4 or IPv6) webhooks may reach although it is internal; repeatable.",
+            "A host name, IP address or CIDR range (IPv4 or IPv6) webhooks and mail servers may reach although it is internal; repeatable.",
             discussion: """
                 Default: public addresses only, or the comma-separated list in HERALD_ALLOW_DESTINATIONS. \
                 A host name is allowed whatever it resolves to; an address or range is allowed \
@@ -74,6 +74,22 @@ struct ServeCommand: AsyncParsableCommand {
             discussion: "After a crash, messages that were being delivered are attempted again (same Idempotency-Key) once their hold ends. Keep it above the longest webhook timeout (60s).",
             valueName: "duration"))
     var deliveryLease: String?
+
+    @Option(
+        name: .customLong("public-url"),
+        help: ArgumentHelp(
+            "The URL recipients reach this server at, for preference links and email's one-click unsubscribe (or HERALD_PUBLIC_URL).",
+            discussion: "Default: http://<host>:<port> as the server listens, which only recipients on the same network can open.",
+            valueName: "url"))
+    var publicURL: String?
+
+    @Option(
+        name: .customLong("smtp-ca-file"),
+        help: ArgumentHelp(
+            "A PEM file of certificate authorities smtp channels trust besides the system's (or HERALD_SMTP_CA_FILE).",
+            discussion: "For a mail relay whose certificate a private CA signed. Certificates and host names are always verified.",
+            valueName: "path"))
+    var smtpCAFile: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -102,6 +118,16 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("--delivery-lease must be a duration such as 70s or 5m")
             }
             configuration.deliveryLease = lease
+        }
+        if let publicURL = publicURL ?? environment["HERALD_PUBLIC_URL"] {
+            guard let url = URL(string: publicURL), url.scheme == "https" || url.scheme == "http", url.host != nil else {
+                throw ValidationError("--public-url must be an http or https URL such as https://herald.example.com")
+            }
+            configuration.publicURL = publicURL
+        }
+        if let caFile = smtpCAFile ?? environment["HERALD_SMTP_CA_FILE"] {
+            guard FileManager.default.isReadableFile(atPath: caFile) else { throw ValidationError("--smtp-ca-file: cannot read \(caFile)") }
+            configuration.smtpTrustRootsFile = caFile
         }
         let openFiles = OpenFilesLimit.raise()
         configuration.maximumConnections = OpenFilesLimit.connections(forLimit: openFiles)

@@ -63,6 +63,16 @@ package protocol ManagementStorage: Sendable {
     func inbox(workspace: String, user: String, before: String?, limit: Int) async throws -> [MessageRecord]
     func unreadCount(workspace: String, user: String) async throws -> Int
     func markRead(workspace: String, user: String, messageId: String, now: Timestamp) async throws -> MessageRecord?
+
+    // MARK: Preferences
+    func configuration(workspace: String, version: Int) async throws -> HeraldConfiguration?
+    func preferences(workspace: String, profileId: String) async throws -> [PreferenceRecord]
+    func preferenceChanges(workspace: String, profileId: String, limit: Int) async throws -> [PreferenceChangeRecord]
+    func setPreferences(
+        workspace: String, profileId: String, _ choices: [PreferenceChoice], source: PreferenceSource, at time: Timestamp
+    ) async throws -> [PreferenceChangeRecord]
+    func preferenceSigningKey(workspace: String) async throws -> [UInt8]
+    func existingPreferenceSigningKey(workspace: String) async throws -> [UInt8]?
 }
 
 extension ManagementStorage {

@@ -11,4 +11,10 @@ struct NewMessage {
     let body: String?
     let status: MessageStatus
     let reason: String?
+    /// Rendered HTML part (email).
+    var html: String? = nil
+    /// The email address (smtp channels).
+    var address: String? = nil
+    /// The one-click unsubscribe link (email's `List-Unsubscribe`).
+    var unsubscribeURL: String? = nil
 }

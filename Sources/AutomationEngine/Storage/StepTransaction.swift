@@ -29,4 +29,8 @@ protocol StepTransaction {
     func messageExists(id: String) throws -> Bool
     /// Writes a new message and its first status; a `queued` one is due for delivery at once.
     func insert(_ message: NewMessage, at ms: Int64) throws
+    /// The recipient's preference choices as they are now (checked when a send runs).
+    func preferenceChoices(workspace: String, profileId: String) throws -> [PreferenceRecord]
+    /// The key that signs `workspace`'s preference links, made on first use.
+    func preferenceLinkKey(workspace: String) throws -> [UInt8]
 }

@@ -51,6 +51,18 @@ struct ProfileStore: ProfileTransaction {
             arguments: [workspace, from, into])
     }
 
+    /// A change of the `unsubscribed` trait (all email) is a preference change: recorded in
+    /// the recipient's preference history with source `identify`, as channel `type:smtp`.
+    private func recordUnsubscribedTrait(of profileId: String, before: JSONObject, after: JSONObject, trace: inout EventTrace) throws {
+        let trait = PreferenceCheck.unsubscribedTrait
+        let was = before[trait] == .bool(true)
+        let now = after[trait] == .bool(true)
+        guard was != now else { return }
+        let choice = PreferenceChoice(topic: PreferenceChoice.all, channel: PreferenceCheck.allEmailChannels, status: now ? .optOut : .optIn)
+        try PreferenceRecords(db: db, workspace: workspace).log(choice, profileId: profileId, source: PreferenceSource.identify.rawValue, at: time.millisecondsSince1970)
+        trace.effect(now ? "profile \(profileId) unsubscribed from all email (trait `unsubscribed`)" : "profile \(profileId) no longer unsubscribed from email")
+    }
+
     /// The recipient's profile id as ``apply(_:trace:)`` would return it, without changing
     /// anything (replaying a stored event).
     func recipient(of event: SegmentEvent) throws -> String? {
@@ -72,9 +84,11 @@ struct ProfileStore: ProfileTransaction {
             if let userId = event.userId, let anonymousId = event.anonymousId {
                 try merge(from: try resolve(anonymousId), into: profileId, userId: userId, trace: &trace)
             }
-            let merged = (try traits(of: profileId) ?? JSONObject()).deepMerging(patch.traits)
+            let previous = try traits(of: profileId) ?? JSONObject()
+            let merged = previous.deepMerging(patch.traits)
             try save(profileId, userId: event.userId, traits: merged)
             trace.effect("profile \(profileId) updated with \(patch.traits.count) trait(s)")
+            try recordUnsubscribedTrait(of: profileId, before: previous, after: merged, trace: &trace)
             return profileId
         case .alias:
             guard let userId = event.userId, let previousId = event.previousId else { return nil }
