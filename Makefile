@@ -2,7 +2,7 @@
 SWIFT ?= swift
 ARGS ?=
 
-.PHONY: deps build run test bench bench-spec bench-engine bench-delivery clean
+.PHONY: deps build run test bench bench-spec bench-engine bench-delivery bench-smtp clean
 
 deps:
 	@scripts/install-deps.sh
@@ -35,8 +35,14 @@ bench-delivery: deps
 	$(SWIFT) build -c release --product DeliveryBenchmark
 	.build/release/DeliveryBenchmark
 
+# Email to a local SMTP server that accepts at once (Debian's aiosmtpd, its own process).
+bench-smtp: deps
+	@scripts/install-deps.sh python3-aiosmtpd
+	$(SWIFT) build -c release --product SMTPBenchmark
+	.build/release/SMTPBenchmark
+
 # Load benchmarks with wrk; see BENCHMARKS.md for the figures and the machine.
-bench: bench-spec bench-engine bench-delivery
+bench: bench-spec bench-engine bench-delivery bench-smtp
 	Benchmarks/load/bench.sh
 
 clean:
