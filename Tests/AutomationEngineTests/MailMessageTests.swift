@@ -66,6 +66,14 @@ struct MailMessageTests {
         #expect(SMTPDotStuffing.stuffed(".start\r\nend") == "..start\r\nend\r\n")
     }
 
+    @Test("an email's HTML part escapes event data; text keeps it as written; {{{x}}} inserts HTML on purpose")
+    func htmlEscaping() throws {
+        let scope = JSONObject([(key: "data", value: .object(JSONObject([(key: "name", value: "Tom & <b>Jerry</b>")])))])
+        #expect(try TextTemplate("<p>{{data.name}}</p>", escapingHTML: true).render(scope) == "<p>Tom &amp; &lt;b&gt;Jerry&lt;/b&gt;</p>")
+        #expect(try TextTemplate("<p>{{{data.name}}}</p>", escapingHTML: true).render(scope) == "<p>Tom & <b>Jerry</b></p>")
+        #expect(try TextTemplate("{{data.name}}").render(scope) == "Tom & <b>Jerry</b>")
+    }
+
     @Test("a line break in a subject cannot add a header")
     func headerInjection() {
         var message = Self.sample

@@ -267,7 +267,7 @@ public final class RunWorker: Sendable {
         let context = JSONValue.object(scope).mustacheContext
         let subject = template?.subject.flatMap { render($0, context: context) }
         let body = template.flatMap { render($0.body, context: context) }
-        let html = template?.html.flatMap { render($0, context: context) }
+        let html = template?.html.flatMap { render($0, context: context, escapingHTML: true) }
         var status: MessageStatus
         var reason: String?
         var address: String?
@@ -320,17 +320,20 @@ public final class RunWorker: Sendable {
         return email
     }
 
-    /// What `TemplateRenderer.render` gives, with the template parsed only the first time.
-    private func render(_ text: String, context: Any) -> String? {
+    /// What `TemplateRenderer.render` gives, with the template parsed only the first time;
+    /// `escapingHTML` for an email's HTML part (event data cannot add markup to it).
+    private func render(_ text: String, context: Any, escapingHTML: Bool = false) -> String? {
+        let key = escapingHTML ? "html\u{0}" + text : text
         let parsed = parsedTemplates.withLock { cache -> TextTemplate? in
-            if let known = cache[text] { return known }
+            if let known = cache[key] { return known }
             if cache.count >= 10_000 { cache.removeAll() }  // templates of many configuration versions
-            let parsed = try? TextTemplate(text)
-            cache[text] = .some(parsed)
+            let parsed = try? TextTemplate(text, escapingHTML: escapingHTML)
+            cache[key] = .some(parsed)
             return parsed
         }
         return parsed?.render(mustacheContext: context)
     }
+
 
     /// Renders every string of `patch` as a template (`"{{data.order_id}}"`).
     static func render(_ patch: JSONObject, scope: JSONObject) -> JSONObject {
