@@ -2,7 +2,7 @@
 SWIFT ?= swift
 ARGS ?=
 
-.PHONY: deps build run test bench bench-spec bench-engine bench-delivery clean
+.PHONY: deps build run test bench bench-spec bench-engine bench-delivery bench-smtp clean
 
 deps:
 	@scripts/install-deps.sh
@@ -14,9 +14,10 @@ run: deps
 	$(SWIFT) run herald $(if $(ARGS),$(ARGS),serve)
 
 # Build everything first: the durability tests run the real `herald` binary, and the web
-# page's test drives Debian's chromium through chromium-driver (installed here when missing).
+# page's test drives Debian's chromium through chromium-driver, and the email tests a real SMTP server
+# (python3-aiosmtpd, scripts/smtp-test-server.py), all installed here when missing.
 test: deps
-	@scripts/install-deps.sh chromium chromium-driver
+	@scripts/install-deps.sh chromium chromium-driver python3-aiosmtpd openssl
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -34,8 +35,14 @@ bench-delivery: deps
 	$(SWIFT) build -c release --product DeliveryBenchmark
 	.build/release/DeliveryBenchmark
 
+# Email to a local SMTP server that accepts at once (Debian's aiosmtpd, its own process).
+bench-smtp: deps
+	@scripts/install-deps.sh python3-aiosmtpd
+	$(SWIFT) build -c release --product SMTPBenchmark
+	.build/release/SMTPBenchmark
+
 # Load benchmarks with wrk; see BENCHMARKS.md for the figures and the machine.
-bench: bench-spec bench-engine bench-delivery
+bench: bench-spec bench-engine bench-delivery bench-smtp
 	Benchmarks/load/bench.sh
 
 clean:

@@ -30,19 +30,23 @@ public func buildApplication(
     let writer = GroupCommitWriter(store: store, options: writerOptions, handoff: handoff, backlog: backlog) { events, duration in
         metrics.recordCommit(events: events, duration: duration)
     }
-    let router = buildRouter(configuration, store: store, writer: writer, metrics: metrics)
+    // Preference links point at the public URL, else at the address the server listens on.
+    let links = PreferenceLinks(baseURL: configuration.publicURL)
+    let router = buildRouter(configuration, store: store, writer: writer, metrics: metrics, links: links)
     let pruner = DedupPruner(store: store, window: configuration.dedupWindow, logger: logger)
     let outbound = OutboundHTTPClient(policy: configuration.outboundDestinations, logger: logger)
+    let smtp = SMTPTransport(policy: configuration.outboundDestinations, trustRootsFile: configuration.smtpTrustRootsFile, logger: logger)
     let engineMetrics = EngineMetrics(factory: PrometheusMetricsFactory(registry: metrics.registry))
     let processing = EventProcessingService(
         processor: EventProcessor(
             store: store, cancellationTTL: configuration.cancellationTTL, handoff: handoff, backlog: backlog, metrics: engineMetrics),
         backlog: backlog, metrics: engineMetrics, logger: logger)
-    let steps = StepWorkerService(worker: RunWorker(store: store, metrics: engineMetrics, logger: logger, trackingBaseURL: configuration.publicURL), store: store, logger: logger)
+    let steps = StepWorkerService(
+        worker: RunWorker(store: store, metrics: engineMetrics, logger: logger, links: links, trackingBaseURL: configuration.publicURL), store: store, logger: logger)
     var deliveryOptions = DeliveryService.Options()
     deliveryOptions.lease = configuration.deliveryLease
     let delivery = DeliveryService(
-        store: store, channels: .standard(outbound: outbound), options: deliveryOptions, metrics: engineMetrics, logger: logger)
+        store: store, channels: .standard(outbound: outbound, smtp: smtp), options: deliveryOptions, metrics: engineMetrics, logger: logger)
     let segmentOutbox = SegmentOutboxService(
         store: store, transport: OutboundSegmentTransport(outbound: outbound), options: configuration.segmentOutbox, metrics: engineMetrics,
         logger: logger)
@@ -52,22 +56,25 @@ public func buildApplication(
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "Herald",
             availableConnectionsDelegate: .maximum(configuration.maximumConnections, logger: logger)),
-        // Services stop in reverse order: the outbound client's connections close after the
-        // engine's last delivery and the outbox's last send to Segment.
-        services: [outbound, writer, pruner, processing, steps, delivery, segmentOutbox],
+        // Services stop in reverse order: the outbound client's connections (and SMTP
+        // sessions) close after the engine's last delivery and the outbox's last send to Segment.
+        services: [outbound, smtp, writer, pruner, processing, steps, delivery, segmentOutbox],
         onServerRunning: { channel in
+            links.useIfUnset("http://\(configuration.host):\(channel.localAddress?.port ?? configuration.port)")
             await onListening(configuration.host, channel.localAddress?.port ?? configuration.port)
         },
         logger: logger
     )
 }
 
-/// The router of Herald's endpoints, for tests that drive it without a socket.
+/// The router of Herald's endpoints, for tests that drive it without a socket; `links` says
+/// where preference links point.
 public func buildRouter(
     _ configuration: ServerConfiguration,
     store: HeraldStore,
     writer: GroupCommitWriter,
-    metrics: HeraldMetrics
+    metrics: HeraldMetrics,
+    links: PreferenceLinks = PreferenceLinks()
 ) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestLogMiddleware(metrics: metrics))
@@ -84,7 +91,7 @@ public func buildRouter(
     // The one place that knows the concrete store: everything below speaks to it through
     // ManagementStorage, and to the engine's store through the engine's own types.
     let dryRun = DryRun(store: store)
-    ManagementAPI<BasicRequestContext>(store: store, dryRun: dryRun, replayer: Replayer(store: store), cancellationTTL: configuration.cancellationTTL)
+    ManagementAPI<BasicRequestContext>(store: store, dryRun: dryRun, replayer: Replayer(store: store), cancellationTTL: configuration.cancellationTTL, links: links)
         .add(to: router)
     WebPage<BasicRequestContext>(store: store, dryRun: dryRun).add(to: router)
     TrackingController<BasicRequestContext>(store: store).add(to: router)

@@ -33,16 +33,20 @@ public struct ServerConfiguration: Sendable {
     /// one closes. Keeps the server's file descriptors, which SQLite and the runtime also
     /// need, from running out (`herald serve` derives it from the open-files limit).
     public var maximumConnections: Int = 1_000
-    /// Where webhooks (any request a workspace admin configures) may connect: public addresses
+    /// Where webhooks and mail servers (any destination a workspace admin configures) may connect: public addresses
     /// only, unless the operator allowed more (`herald serve --allow-destination`).
     public var outboundDestinations = OutboundDestinationPolicy()
+    /// The URL recipients reach this server at (`https://herald.example.com`), for preference
+    /// links and email's one-click unsubscribe (nil: the address it listens on), and for the
+    /// tracked links and open pixels of channels with `tracking: true` (nil: not tracked).
+    public var publicURL: String?
+    /// A PEM file of certificate authorities that smtp channels trust besides the system's
+    /// (`herald serve --smtp-ca-file`): a mail relay with a private CA.
+    public var smtpTrustRootsFile: String?
     /// How long a message being delivered is held by the attempt: after a crash it is
     /// attempted again (under the same Idempotency-Key) once this has passed. Longer than
     /// the longest channel timeout (60 s).
     public var deliveryLease: Duration = DeliveryService.Options().lease
-    /// Where recipients reach this server (`https://herald.example.com`): tracked links and
-    /// open pixels of channels with `tracking: true` point there. Nil: no tracking.
-    public var publicURL: String?
     /// How the Segment outbox sends (its lease, backoff, the client's retries).
     public var segmentOutbox = SegmentOutboxService.Options()
 

@@ -17,13 +17,13 @@ struct ServeCommand: AsyncParsableCommand {
             key and prints them once. SIGTERM or SIGINT stops it gracefully.
 
             Every option can also be set in the environment: HERALD_HOST, HERALD_PORT, \
-            HERALD_DB, HERALD_CONFIG, HERALD_LOG_LEVEL, HERALD_ALLOW_DESTINATIONS, HERALD_PUBLIC_URL.
+            HERALD_DB, HERALD_CONFIG, HERALD_LOG_LEVEL, HERALD_ALLOW_DESTINATIONS, HERALD_PUBLIC_URL, HERALD_SMTP_CA_FILE.
 
-            Webhooks reach public addresses only: a URL whose host is, or resolves to, a \
+            Webhooks and mail servers reach public addresses only: a URL or smtp host that is, or resolves to, a \
             loopback, private, link-local, CGNAT, unique-local, multicast or reserved address \
             is undeliverable, without a connection, unless --allow-destination allows it.
 
-            A configuration's channel `secret: "${NAME}"` is resolved only for names the \
+            A configuration's `secret: "${NAME}"` (and an smtp channel's username and password) is resolved only for names the \
             workspace was given: HERALD_SECRET_<WORKSPACE>_... (e.g. HERALD_SECRET_DEFAULT_MAILER), \
             or workspace:NAME entries of HERALD_SECRET_NAMES (comma-separated).
 
@@ -59,7 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("allow-destination"),
         help: ArgumentHelp(
-            "A host name, IP address or CIDR range (IPv4 or IPv6) webhooks may reach although it is internal; repeatable.",
+            "A host name, IP address or CIDR range (IPv4 or IPv6) webhooks and mail servers may reach although it is internal; repeatable.",
             discussion: """
                 Default: public addresses only, or the comma-separated list in HERALD_ALLOW_DESTINATIONS. \
                 A host name is allowed whatever it resolves to; an address or range is allowed \
@@ -78,7 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp(
             "The URL recipients reach this server at, e.g. https://herald.example.com (or HERALD_PUBLIC_URL).",
-            discussion: "Channels with `tracking: true` rewrite their messages' links to <URL>/t/c/... and add an open pixel <URL>/t/o/....gif to HTML bodies; without a public URL they are not tracked.",
+            discussion: "Preference links, email's one-click unsubscribe, and tracked links (<URL>/t/c/...) and open pixels (<URL>/t/o/....gif) of channels with `tracking: true` point there. Without it, preference links use http://<host>:<port> as the server listens, and channels are not tracked.",
             valueName: "url"))
     var publicURL: String?
 
@@ -88,6 +88,14 @@ struct ServeCommand: AsyncParsableCommand {
             discussion: "After a crash, calls that were being sent are sent again (under the same messageId, which Segment deduplicates) once their hold ends.",
             valueName: "duration"))
     var segmentLease: String?
+
+    @Option(
+        name: .customLong("smtp-ca-file"),
+        help: ArgumentHelp(
+            "A PEM file of certificate authorities smtp channels trust besides the system's (or HERALD_SMTP_CA_FILE).",
+            discussion: "For a mail relay whose certificate a private CA signed. Certificates and host names are always verified.",
+            valueName: "path"))
+    var smtpCAFile: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -128,6 +136,10 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("--segment-lease must be a duration such as 120s or 5m")
             }
             configuration.segmentOutbox.lease = lease
+        }
+        if let caFile = smtpCAFile ?? environment["HERALD_SMTP_CA_FILE"] {
+            guard FileManager.default.isReadableFile(atPath: caFile) else { throw ValidationError("--smtp-ca-file: cannot read \(caFile)") }
+            configuration.smtpTrustRootsFile = caFile
         }
         let openFiles = OpenFilesLimit.raise()
         configuration.maximumConnections = OpenFilesLimit.connections(forLimit: openFiles)

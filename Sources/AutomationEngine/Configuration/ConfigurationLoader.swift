@@ -11,8 +11,9 @@ import Yams
 /// durations, and `${NAME}` secrets. Every problem is reported with its line and column, all
 /// at once.
 ///
-/// `${NAME}` is resolved only in the fields that hold a secret, a channel's `secret` and
-/// `segment.write_key` (see ``SecretEnvironment``); in every other field it is literal text.
+/// `${NAME}` is resolved only in fields that hold a credential: a webhook's `secret`,
+/// `segment.write_key`, an smtp channel's `username` and `password` (see
+/// ``SecretEnvironment``); in every other field it is literal text.
 public enum ConfigurationLoader {
     /// Parses and validates a configuration document.
     /// - Parameters:
@@ -66,9 +67,10 @@ struct ConfigurationReader {
             issues.append(ConfigurationIssue(line: 0, column: 0, message: "not YAML: \(error)"))
             return nil
         }
-        guard let root else { return HeraldConfiguration(channels: [], templates: [], automations: [], mappings: []) }
+        guard let root else { return HeraldConfiguration(channels: [], templates: [], automations: [], mappings: [], topics: []) }
         guard let top = mapping(root, "the configuration") else { return nil }
-        checkKeys(top, allowed: ["channels", "templates", "automations", "mappings", "segment"], in: "the configuration")
+        checkKeys(top, allowed: ["topics", "channels", "templates", "automations", "mappings", "segment"], in: "the configuration")
+        let topics = named(top["topics"], "topics").compactMap { readTopic(name: $0.name, node: $0.node) }
         let channels = named(top["channels"], "channels").compactMap { readChannel(name: $0.name, node: $0.node) }
         let templates = named(top["templates"], "templates").compactMap { readTemplate(name: $0.name, node: $0.node) }
         let automations = named(top["automations"], "automations").compactMap { readAutomation(name: $0.name, node: $0.node) }
@@ -81,7 +83,8 @@ struct ConfigurationReader {
             }
         }
         let segment = top["segment"].flatMap { readSegment($0) }
-        let configuration = HeraldConfiguration(channels: channels, templates: templates, automations: automations, mappings: mappings, segment: segment)
+        let configuration = HeraldConfiguration(
+            channels: channels, templates: templates, automations: automations, mappings: mappings, segment: segment, topics: topics)
         checkReferences(configuration, top: top)
         return configuration
     }
@@ -237,7 +240,10 @@ struct ConfigurationReader {
 
     mutating func readChannel(name: String, node: Node) -> HeraldConfiguration.Channel? {
         guard let fields = mapping(node, "channel `\(name)`") else { return nil }
-        checkKeys(fields, allowed: ["type", "url", "secret", "timeout", "concurrency", "tracking"], in: "channel `\(name)`")
+        let type = text(fields["type"], "`type`")
+        checkKeys(
+            fields, allowed: type == "smtp" ? ["type", "host", "port", "tls", "username", "password", "from", "reply_to", "timeout", "concurrency"]
+                : ["type", "url", "secret", "timeout", "concurrency", "tracking"], in: "channel `\(name)`")
         var tracking = false
         if let node = fields["tracking"] {
             guard let value = node.bool else {
@@ -246,7 +252,11 @@ struct ConfigurationReader {
             }
             tracking = value
         }
-        switch text(fields["type"], "`type`") {
+        switch type {
+        case "smtp":
+            var concurrency: Int?
+            guard let settings = readSMTP(name: name, node: node, fields: fields), readConcurrency(fields, into: &concurrency) else { return nil }
+            return .init(name: name, kind: .smtp(settings), concurrency: concurrency)
         case "webhook":
             if let url = text(fields["url"], "`url`"), url.contains("${") {
                 issue(fields["url"], "`${…}` is resolved only in a channel's `secret` (and `segment.write_key`); write the URL itself in `url`")
@@ -256,28 +266,14 @@ struct ConfigurationReader {
                 issue(fields["url"] ?? node, "webhook channel `\(name)` needs `url: https://...`")
                 return nil
             }
-            var timeout = 10
-            if let timeoutText = text(fields["timeout"], "`timeout`") {
-                guard let duration = DurationText.parse(timeoutText), duration >= .seconds(1), duration <= Self.maximumTimeout else {
-                    issue(fields["timeout"], "`timeout` must be a duration from `1s` to `60s`, such as `10s`")
-                    return nil
-                }
-                timeout = Int(duration.components.seconds)
-            }
             var concurrency: Int?
-            if let node = fields["concurrency"] {
-                guard let value = node.int, (1...Self.maximumConcurrency).contains(value) else {
-                    issue(node, "`concurrency` is how many deliveries may be in flight to the channel at once: a number from 1 to \(Self.maximumConcurrency)")
-                    return nil
-                }
-                concurrency = value
-            }
+            guard let timeout = timeoutSeconds(fields, default: 10), readConcurrency(fields, into: &concurrency) else { return nil }
             return .init(name: name, kind: .webhook(url: url, secret: secret(fields["secret"], "`secret`"), timeoutSeconds: timeout), concurrency: concurrency,
                          tracking: tracking)
         case "inbox": return .init(name: name, kind: .inbox, tracking: tracking)
         case "log": return .init(name: name, kind: .log)
         case let other:
-            issue(fields["type"] ?? node, "channel `\(name)` needs `type: webhook`, `type: inbox` or `type: log`" + (other.map { " (not `\($0)`)" } ?? ""))
+            issue(fields["type"] ?? node, "channel `\(name)` needs `type: webhook`, `type: smtp`, `type: inbox` or `type: log`" + (other.map { " (not `\($0)`)" } ?? ""))
             return nil
         }
     }
@@ -395,29 +391,120 @@ struct ConfigurationReader {
         return call
     }
 
+    /// A channel's `timeout:` in seconds (1 s to 60 s), `fallback` when absent; nil after an issue.
+    mutating func timeoutSeconds(_ fields: Node.Mapping, default fallback: Int) -> Int? {
+        guard let timeoutText = text(fields["timeout"], "`timeout`") else { return fallback }
+        guard let duration = DurationText.parse(timeoutText), duration >= .seconds(1), duration <= Self.maximumTimeout else {
+            issue(fields["timeout"], "`timeout` must be a duration from `1s` to `60s`, such as `10s`")
+            return nil
+        }
+        return Int(duration.components.seconds)
+    }
+
+    /// Reads a channel's `concurrency:` into `value` (left nil when absent: the default);
+    /// false after an issue.
+    mutating func readConcurrency(_ fields: Node.Mapping, into value: inout Int?) -> Bool {
+        guard let node = fields["concurrency"] else { return true }
+        guard let number = node.int, (1...Self.maximumConcurrency).contains(number) else {
+            issue(node, "`concurrency` is how many deliveries may be in flight to the channel at once: a number from 1 to \(Self.maximumConcurrency)")
+            return false
+        }
+        value = number
+        return true
+    }
+
+    /// An `smtp` channel's server, sign-in and sender. `${NAME}` is resolved in `username`
+    /// and `password` (credentials), as in a webhook's `secret`, and refused elsewhere.
+    mutating func readSMTP(name: String, node: Node, fields: Node.Mapping) -> HeraldConfiguration.SMTPSettings? {
+        for key in ["host", "port", "tls", "from", "reply_to"] where text(fields[key], "`\(key)`")?.contains("${") == true {
+            issue(fields[key], "`${…}` is resolved only in a channel's `secret`, `username` and `password`; write the value itself in `\(key)`")
+            return nil
+        }
+        guard let host = text(fields["host"], "`host`")?.trimmingCharacters(in: .whitespaces), !host.isEmpty, !host.contains(" "), !host.contains("/") else {
+            issue(fields["host"] ?? node, "smtp channel `\(name)` needs `host:`, the mail server's host name or address (such as `smtp.example.com`)")
+            return nil
+        }
+        var security = HeraldConfiguration.SMTPSettings.Security.starttls
+        if let tlsText = text(fields["tls"], "`tls`") {
+            guard let parsed = HeraldConfiguration.SMTPSettings.Security(rawValue: tlsText) else {
+                issue(fields["tls"], "`tls` must be `starttls` (the default, port 587), `implicit` (port 465) or `none`")
+                return nil
+            }
+            security = parsed
+        }
+        var port = security.defaultPort
+        if let node = fields["port"] {
+            guard let value = node.int, (1...65535).contains(value) else {
+                issue(node, "`port` must be a port number from 1 to 65535")
+                return nil
+            }
+            port = value
+        }
+        guard let from = text(fields["from"], "`from`"), MailAddress.isValid(MailAddress.bare(from)) else {
+            issue(fields["from"] ?? node, "smtp channel `\(name)` needs `from:`, an address such as `noreply@example.com` or `Herald <noreply@example.com>`")
+            return nil
+        }
+        let replyTo = text(fields["reply_to"], "`reply_to`")
+        if let replyTo, !MailAddress.isValid(MailAddress.bare(replyTo)) {
+            issue(fields["reply_to"], "`reply_to` must be an address such as `support@example.com`")
+            return nil
+        }
+        let username = secret(fields["username"], "`username`")
+        let password = secret(fields["password"], "`password`")
+        if username == nil && password != nil {
+            issue(fields["password"], "`password` needs a `username`")
+            return nil
+        }
+        guard let timeout = timeoutSeconds(fields, default: 30) else { return nil }
+        return .init(host: host, port: port, security: security, username: username, password: password, from: from, replyTo: replyTo, timeoutSeconds: timeout)
+    }
+
+    mutating func readTopic(name: String, node: Node) -> HeraldConfiguration.Topic? {
+        guard let fields = mapping(node, "topic `\(name)`") else { return nil }
+        checkKeys(fields, allowed: ["label", "default"], in: "topic `\(name)`")
+        guard !name.isEmpty, name != "*", name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            issue(node, "topic name `\(name)` may hold only letters, digits, `-`, `_` and `.`")
+            return nil
+        }
+        var status = PreferenceStatus.optIn
+        if let text = text(fields["default"], "`default`") {
+            guard let parsed = PreferenceStatus(rawValue: text) else {
+                issue(fields["default"], "`default` must be `opt_in` (sent unless the recipient opts out) or `opt_out` (sent only to those who opt in)")
+                return nil
+            }
+            status = parsed
+        }
+        let label = text(fields["label"], "`label`") ?? name
+        return .init(name: name, label: label, defaultStatus: status)
+    }
+
     mutating func readTemplate(name: String, node: Node) -> HeraldConfiguration.Template? {
         guard let fields = mapping(node, "template `\(name)`") else { return nil }
-        checkKeys(fields, allowed: ["channel", "subject", "body"], in: "template `\(name)`")
+        checkKeys(fields, allowed: ["channel", "subject", "body", "html", "topic"], in: "template `\(name)`")
         guard let body = text(fields["body"], "`body`") else {
             issue(node, "template `\(name)` needs a `body`")
             return nil
         }
         let subject = text(fields["subject"], "`subject`")
+        let html = text(fields["html"], "`html`")
         checkTemplate(fields["body"], body, what: "body of template `\(name)`")
         checkTemplate(fields["subject"], subject, what: "subject of template `\(name)`")
-        return .init(name: name, channel: text(fields["channel"], "`channel`"), subject: subject, body: body)
+        checkTemplate(fields["html"], html, what: "html of template `\(name)`")
+        return .init(
+            name: name, channel: text(fields["channel"], "`channel`"), subject: subject, body: body, html: html, topic: text(fields["topic"], "`topic`"))
     }
 
     mutating func readAutomation(name: String, node: Node) -> HeraldConfiguration.Automation? {
         guard let fields = mapping(node, "automation `\(name)`") else { return nil }
-        checkKeys(fields, allowed: ["cancellation_token", "steps"], in: "automation `\(name)`")
+        checkKeys(fields, allowed: ["cancellation_token", "topic", "steps"], in: "automation `\(name)`")
         let token = text(fields["cancellation_token"], "`cancellation_token`")
         checkTemplate(fields["cancellation_token"], token, what: "cancellation_token of `\(name)`")
         guard let steps = fields["steps"]?.sequence, !steps.isEmpty else {
             issue(fields["steps"] ?? node, "automation `\(name)` needs `steps:`, a list of at least one step")
             return nil
         }
-        return .init(name: name, cancellationToken: token, steps: steps.compactMap { readStep($0, automation: name) })
+        return .init(
+            name: name, cancellationToken: token, topic: text(fields["topic"], "`topic`"), steps: steps.compactMap { readStep($0, automation: name) })
     }
 
     mutating func readStep(_ node: Node, automation: String) -> HeraldConfiguration.Step? {
@@ -529,14 +616,21 @@ struct ConfigurationReader {
         let channels = Set(configuration.channels.map(\.name))
         let templates = Set(configuration.templates.map(\.name))
         let automations = Set(configuration.automations.map(\.name))
+        let topics = Set(configuration.topics.map(\.name))
         let templateNodes = top["templates"]?.mapping
         for template in configuration.templates {
             if let channel = template.channel, !channels.contains(channel) {
                 issue(templateNodes?[template.name]?.mapping?["channel"], "template `\(template.name)` uses channel `\(channel)`, which is not defined under `channels`")
             }
+            if let topic = template.topic, !topics.contains(topic) {
+                issue(templateNodes?[template.name]?.mapping?["topic"], "template `\(template.name)` has topic `\(topic)`, which is not defined under `topics`")
+            }
         }
         let automationNodes = top["automations"]?.mapping
         for automation in configuration.automations {
+            if let topic = automation.topic, !topics.contains(topic) {
+                issue(automationNodes?[automation.name]?.mapping?["topic"], "automation `\(automation.name)` has topic `\(topic)`, which is not defined under `topics`")
+            }
             let stepNodes = automationNodes?[automation.name]?.mapping?["steps"]?.sequence
             for (index, step) in automation.steps.enumerated() {
                 if case .segment = step.action, configuration.segment == nil {

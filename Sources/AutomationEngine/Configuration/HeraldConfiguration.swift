@@ -20,15 +20,43 @@ public struct HeraldConfiguration: Sendable, Hashable {
     private var mappingsByEvent: [String: [Mapping]]
     /// Where the workspace's events go as a Segment source (`segment:`); nil sends none.
     public var segment: SegmentDestination?
+    /// Subscription topics by name, in file order (`topics:`).
+    public var topics: [Topic]
 
     /// A configuration of these parts.
-    public init(channels: [Channel], templates: [Template], automations: [Automation], mappings: [Mapping], segment: SegmentDestination? = nil) {
+    public init(
+        channels: [Channel], templates: [Template], automations: [Automation], mappings: [Mapping], segment: SegmentDestination? = nil,
+        topics: [Topic] = []
+    ) {
         self.segment = segment
         self.channels = channels
         self.templates = templates
         self.automations = automations
         self.mappings = mappings
         self.mappingsByEvent = Self.index(mappings)
+        self.topics = topics
+    }
+
+    /// A kind of message a recipient may subscribe to or not (`topics: {order-updates: {label, default}}`).
+    public struct Topic: Sendable, Hashable {
+        /// The topic's name, as templates and automations give it in `topic:`.
+        public var name: String
+        /// What the preference page calls it.
+        public var label: String
+        /// Whether a recipient who never chose gets its messages (`opt_in`) or not (`opt_out`).
+        public var defaultStatus: PreferenceStatus
+
+        /// A topic.
+        public init(name: String, label: String, defaultStatus: PreferenceStatus) {
+            self.name = name
+            self.label = label
+            self.defaultStatus = defaultStatus
+        }
+    }
+
+    /// The topic named `name`.
+    public func topic(named name: String) -> Topic? {
+        topics.first { $0.name == name }
     }
 
     private static func index(_ mappings: [Mapping]) -> [String: [Mapping]] {
@@ -59,6 +87,8 @@ public struct HeraldConfiguration: Sendable, Hashable {
         public enum Kind: Sendable, Hashable {
             /// POST JSON to `url`, signed with `secret` when given.
             case webhook(url: String, secret: String?, timeoutSeconds: Int)
+            /// Email through an SMTP server.
+            case smtp(SMTPSettings)
             /// Stored in-app messages, read through the API.
             case inbox
             /// Written to the server log (development).
@@ -68,10 +98,64 @@ public struct HeraldConfiguration: Sendable, Hashable {
             public var typeName: String {
                 switch self {
                 case .webhook: "webhook"
+                case .smtp: "smtp"
                 case .inbox: "inbox"
                 case .log: "log"
                 }
             }
+        }
+    }
+
+    /// How an `smtp` channel reaches its server and what its messages say they are from.
+    public struct SMTPSettings: Sendable, Hashable {
+        /// How the connection is protected.
+        public enum Security: String, Sendable, Hashable, CaseIterable {
+            /// Plain connection upgraded with STARTTLS, which the server must offer (port 587).
+            case starttls
+            /// TLS from the first byte (port 465).
+            case implicit
+            /// No TLS at all: for a relay on the same host or network only.
+            case none
+
+            /// The port a channel connects to unless it sets `port:`.
+            public var defaultPort: Int {
+                switch self {
+                case .starttls: 587
+                case .implicit: 465
+                case .none: 25
+                }
+            }
+        }
+
+        /// The server's host name or address.
+        public var host: String
+        /// Its port.
+        public var port: Int
+        /// STARTTLS, implicit TLS, or none.
+        public var security: Security
+        /// The user name to sign in with (`${NAME}` resolved like a secret); nil: no AUTH.
+        public var username: String?
+        /// The password (`${NAME}` resolved like a secret).
+        public var password: String?
+        /// `From:` (`Herald <noreply@example.com>` or a bare address); its address is also the envelope sender.
+        public var from: String
+        /// `Reply-To:`, if any.
+        public var replyTo: String?
+        /// Longest one exchange may take (signing in, or one message), in seconds.
+        public var timeoutSeconds: Int
+
+        /// Settings of an `smtp` channel.
+        public init(
+            host: String, port: Int, security: Security, username: String?, password: String?, from: String, replyTo: String?, timeoutSeconds: Int
+        ) {
+            self.host = host
+            self.port = port
+            self.security = security
+            self.username = username
+            self.password = password
+            self.from = from
+            self.replyTo = replyTo
+            self.timeoutSeconds = timeoutSeconds
         }
     }
 
@@ -83,8 +167,12 @@ public struct HeraldConfiguration: Sendable, Hashable {
         public var channel: String?
         /// Subject line template.
         public var subject: String?
-        /// Body template.
+        /// Body template (the text part of an email).
         public var body: String
+        /// HTML template: the HTML part of an email (`smtp` channels only).
+        public var html: String?
+        /// The subscription topic of its messages, which wins over the automation's.
+        public var topic: String?
     }
 
     /// A sequence of steps run for one recipient.
@@ -93,6 +181,8 @@ public struct HeraldConfiguration: Sendable, Hashable {
         public var name: String
         /// Template of the token that cancels a run (`order-{{data.order_id}}`).
         public var cancellationToken: String?
+        /// The subscription topic of the messages it sends, unless their template names one.
+        public var topic: String?
         /// The steps in order.
         public var steps: [Step]
     }

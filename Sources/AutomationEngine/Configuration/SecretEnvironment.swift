@@ -5,8 +5,9 @@ public import Foundation
 /// A configuration is written by a workspace's admin, and several workspaces share one
 /// server process: if any text could name any environment variable, one workspace's admin
 /// could read the server's database password back through a dry run, or have Herald sign
-/// their own payloads with another workspace's webhook secret. So references are resolved
-/// only in fields that hold a secret (a channel's `secret`, `segment.write_key`), only for a workspace
+/// their own payloads with another workspace's webhook secret (or sign in to its mail server).
+/// So references are resolved only in fields that hold a credential (a webhook's `secret`,
+/// `segment.write_key`, an smtp channel's `username` and `password`), only for a workspace
 /// (``scoped(to:)``), and only for names the operator gave that workspace: names that start
 /// with ``namePrefix(for:)`` (`HERALD_SECRET_DEFAULT_` for workspace `default`), and entries
 /// `workspace:NAME` of `HERALD_SECRET_NAMES` (comma-separated). A name outside those is refused

@@ -21,12 +21,14 @@ public struct TextTemplate: Sendable {
     private let template: MustacheTemplate
 
     /// Parses `text`.
+    /// - Parameter escapingHTML: for an email's HTML part: `{{x}}` escapes `<`, `&`, quotes
+    ///   (event data cannot add markup), `{{{x}}}` inserts as it is. Everything else is text.
     /// - Throws: ``TemplateSyntaxError`` naming the line and column of the problem.
-    public init(_ text: String) throws(TemplateSyntaxError) {
+    public init(_ text: String, escapingHTML: Bool = false) throws(TemplateSyntaxError) {
         try Self.checkNesting(text)
         do {
             // The pragma makes every variable of the template unescaped text.
-            template = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + text)
+            template = try MustacheTemplate(string: (escapingHTML ? "" : "{{% CONTENT_TYPE: TEXT}}") + text)
         } catch let error as MustacheTemplate.ParserError {
             throw TemplateSyntaxError(parserError: error)
         } catch {

@@ -1,6 +1,6 @@
 public import SegmentSpec
 
-/// A way out for messages: one file per kind (webhook now; email, Segment later).
+/// A way out for messages: one file per kind (webhook, smtp; Segment later).
 ///
 /// The delivery service calls ``deliver(_:)`` once per attempt, outside any transaction,
 /// several at once; the channel says what happened and whether a failure is final. A
@@ -33,12 +33,25 @@ public struct OutgoingMessage: Sendable, Hashable {
     public let profile: JSONObject
     /// This attempt's number, from 1.
     public let attempt: Int
+    /// Rendered HTML (email's HTML part), when the template has one.
+    public let html: String?
+    /// The email address chosen when the message was written (`smtp` channels).
+    public let address: String?
+    /// The recipient's one-click unsubscribe link (email's `List-Unsubscribe`), if any.
+    public let unsubscribeURL: String?
+    /// When the message was written, epoch milliseconds (email's `Date`, the same on every attempt).
+    public let createdAt: Int64
 
     /// A message to deliver.
     public init(
         id: String, workspace: String, runId: Int64, template: String, channel: String, subject: String?, body: String?,
-        recipient: String, profile: JSONObject, attempt: Int
+        recipient: String, profile: JSONObject, attempt: Int, html: String? = nil, address: String? = nil, unsubscribeURL: String? = nil,
+        createdAt: Int64 = 0
     ) {
+        self.html = html
+        self.address = address
+        self.unsubscribeURL = unsubscribeURL
+        self.createdAt = createdAt
         self.id = id
         self.workspace = workspace
         self.runId = runId

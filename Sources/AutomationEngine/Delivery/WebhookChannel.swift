@@ -86,13 +86,17 @@ public struct WebhookChannel: DeliveryChannel {
 }
 
 extension ChannelDirectory {
-    /// Herald's channels: webhooks through `outbound`; `inbox` and `log` are delivered at
+    /// Herald's channels: webhooks through `outbound`, email through `smtp` (by default a
+    /// transport with `outbound`'s destination policy); `inbox` and `log` are delivered at
     /// step time and have none here.
-    public static func standard(outbound: OutboundHTTPClient) -> ChannelDirectory {
-        ChannelDirectory { channel in
+    public static func standard(outbound: OutboundHTTPClient, smtp: SMTPTransport? = nil) -> ChannelDirectory {
+        let smtp = smtp ?? SMTPTransport(policy: outbound.policy)
+        return ChannelDirectory { channel in
             switch channel.kind {
             case .webhook(let url, let secret, let timeoutSeconds):
                 WebhookChannel(url: url, secret: secret, timeout: .seconds(timeoutSeconds), outbound: outbound)
+            case .smtp(let settings):
+                SMTPChannel(settings: settings, transport: smtp)
             case .inbox, .log:
                 nil
             }

@@ -28,9 +28,11 @@ struct ProfileEffects {
             if let userId = event.userId, let anonymousId = event.anonymousId {
                 try merge(from: try profiles.resolve(anonymousId), into: profileId, userId: userId, trace: &trace)
             }
-            let merged = (try profiles.traits(of: profileId) ?? JSONObject()).deepMerging(patch.traits)
+            let previous = try profiles.traits(of: profileId) ?? JSONObject()
+            let merged = previous.deepMerging(patch.traits)
             try profiles.saveProfile(profileId, userId: event.userId, traits: merged)
             trace.effect("profile \(profileId) updated with \(patch.traits.count) trait(s)")
+            try recordUnsubscribedTrait(of: profileId, before: previous, after: merged, trace: &trace)
             return profileId
         case .alias:
             guard let userId = event.userId, let previousId = event.previousId else { return nil }
@@ -64,5 +66,17 @@ struct ProfileEffects {
             trace.effect("profile \(from) merged into \(into)")
         }
         try profiles.makeAlias(from, of: into)
+    }
+
+    /// A change of the `unsubscribed` trait (all email) is a preference change: recorded in
+    /// the recipient's preference history with source `identify`, as channel `type:smtp`.
+    private func recordUnsubscribedTrait(of profileId: String, before: JSONObject, after: JSONObject, trace: inout EventTrace) throws {
+        let trait = PreferenceCheck.unsubscribedTrait
+        let was = before[trait] == .bool(true)
+        let now = after[trait] == .bool(true)
+        guard was != now else { return }
+        let choice = PreferenceChoice(topic: PreferenceChoice.all, channel: PreferenceCheck.allEmailChannels, status: now ? .optOut : .optIn)
+        try profiles.logPreference(choice, profileId: profileId, source: .identify)
+        trace.effect(now ? "profile \(profileId) unsubscribed from all email (trait `unsubscribed`)" : "profile \(profileId) no longer unsubscribed from email")
     }
 }

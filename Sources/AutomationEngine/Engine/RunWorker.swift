@@ -10,8 +10,8 @@ import Synchronization
 /// (run + step): re-running a step never sends twice.
 ///
 /// Delivery here covers the `inbox` channel (stored in-app messages, `sent` when stored) and
-/// `log` (written to the server log). A webhook message is recorded `queued` for the
-/// ``DeliveryService``.
+/// `log` (written to the server log). A webhook or email message is recorded `queued` for the
+/// ``DeliveryService``; an email to a recipient without an address is `unroutable`.
 public final class RunWorker: Sendable {
     private let store: any EngineStorage
     private let now: @Sendable () -> Timestamp
@@ -22,26 +22,30 @@ public final class RunWorker: Sendable {
     /// Where recipients reach this server (`https://herald.example.com`): tracked links and
     /// open pixels point there. Nil: channels with `tracking: true` are not tracked.
     private let trackingBaseURL: String?
+    /// Where preference links point (`{{preferences_url}}`, email's `List-Unsubscribe`).
+    private let links: PreferenceLinks
 
     /// - Parameters:
-    ///   - now: the clock; tests pass one they move, so delays never sleep.
+    ///   - links: the public base URL of preference links; without one, messages carry none.
     ///   - trackingBaseURL: the server's public URL, for tracked links (`herald serve --public-url`).
+    ///   - now: the clock; tests pass one they move, so delays never sleep.
     public convenience init(
         store: HeraldStore, metrics: EngineMetrics = EngineMetrics(), logger: Logger = Logger(label: "herald.runs"),
-        trackingBaseURL: String? = nil, now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
+        links: PreferenceLinks = PreferenceLinks(), trackingBaseURL: String? = nil, now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
     ) {
-        self.init(storage: store, metrics: metrics, logger: logger, trackingBaseURL: trackingBaseURL, now: now)
+        self.init(storage: store, metrics: metrics, logger: logger, links: links, trackingBaseURL: trackingBaseURL, now: now)
     }
 
     /// A worker over any store backend.
     init(
         storage: any EngineStorage, metrics: EngineMetrics = EngineMetrics(), logger: Logger = Logger(label: "herald.runs"),
-        trackingBaseURL: String? = nil, now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
+        links: PreferenceLinks = PreferenceLinks(), trackingBaseURL: String? = nil, now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
     ) {
         self.trackingBaseURL = trackingBaseURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         self.store = storage
         self.metrics = metrics
         self.logger = logger
+        self.links = links
         self.now = now
     }
 
@@ -201,15 +205,18 @@ public final class RunWorker: Sendable {
             if let extraData { scope["data"] = .object((scope["data"]?.objectValue ?? JSONObject()).deepMerging(Self.render(extraData, scope: scope))) }
             // `to:` sends to someone else (`{{data.manager_id}}`); templates then see that profile.
             var to = recipient
+            // An email address as `to:` is where an email goes, whatever the profile says.
+            var explicitAddress: String?
             if let recipientOverride {
                 let rendered = (TemplateRenderer.render(recipientOverride, scope: scope) ?? "").trimmingCharacters(in: .whitespaces)
+                if MailAddress.isValid(rendered) { explicitAddress = rendered }
                 to = rendered.isEmpty ? "" : try profiles.resolve(rendered)
                 if !to.isEmpty, to != recipient {
                     scope["profile"] = .object(try profiles.traits(of: to) ?? JSONObject())
                 }
             }
-            let outcome = try send(runId: id, step: index, workspace: workspace, configuration: configuration, recipient: to,
-                                   template: templateName, channelOverride: channelOverride, scope: scope, at: ms, steps)
+            let outcome = try send(runId: id, step: index, workspace: workspace, configuration: configuration, automation: automation, recipient: to,
+                                   explicitAddress: explicitAddress, template: templateName, channelOverride: channelOverride, scope: scope, at: ms, steps)
             try record(outcome)
             return try advance()
         }
@@ -237,9 +244,12 @@ public final class RunWorker: Sendable {
         }
     }
 
-    /// Creates the step's message (once) and delivers it on inbox/log channels.
-    private func send(runId: Int64, step: Int, workspace: String, configuration: HeraldConfiguration?, recipient: String, template name: String,
-                      channelOverride: String?, scope: JSONObject, at ms: Int64, _ steps: any StepTransaction) throws -> String {
+    /// Creates the step's message (once) and delivers it on inbox/log channels; checks the
+    /// recipient's preferences now, when the message would go out (a message they no longer
+    /// want is `skipped`, with the reason).
+    private func send(runId: Int64, step: Int, workspace: String, configuration: HeraldConfiguration?, automation: HeraldConfiguration.Automation,
+                      recipient: String, explicitAddress: String?, template name: String, channelOverride: String?, scope: JSONObject, at ms: Int64,
+                      _ steps: any StepTransaction) throws -> String {
         let messageId = "run-\(runId)-step-\(step)"
         if try steps.messageExists(id: messageId) {
             return "message \(messageId) already exists; not sent again"
@@ -247,23 +257,40 @@ public final class RunWorker: Sendable {
         let template = configuration?.templates.first { $0.name == name }
         let channelName = channelOverride ?? template?.channel
         let channel = configuration?.channels.first { $0.name == channelName }
+        let topic = (template?.topic ?? automation.topic).flatMap { configuration?.topic(named: $0) }
+        var scope = scope
+        var token: String?
+        if !recipient.isEmpty, links.baseURL != nil {
+            token = PreferenceToken.make(workspace: workspace, profileId: recipient, key: try steps.preferenceLinkKey(workspace: workspace))
+            scope["preferences_url"] = token.flatMap { links.pageURL(token: $0) }.map(JSONValue.string)
+        }
+        var blocked: String?
+        if let channel, !recipient.isEmpty {
+            let isEmail: Bool
+            if case .smtp = channel.kind { isEmail = true } else { isEmail = false }
+            blocked = PreferenceCheck.blockingReason(
+                topic: topic, channel: channel.name, isEmail: isEmail, choices: try steps.preferenceChoices(workspace: workspace, profileId: recipient),
+                traits: scope["profile"]?.objectValue)
+        }
         let context = JSONValue.object(scope).mustacheContext
         let subject = template?.subject.flatMap { render($0, context: context) }
         var body = template.flatMap { render($0.body, context: context) }
-        var links: [String]?
+        let html = template?.html.flatMap { render($0, context: context, escapingHTML: true) }
+        var trackedLinks: [String]?
         var trackingNote = ""
         if channel?.tracking == true, let rendered = body {
             if let trackingBaseURL {
                 let key = try steps.trackingKey()
                 let tracked = LinkTracking.rewrite(rendered, baseURL: trackingBaseURL) { TrackingToken(messageId: messageId, kind: $0).signed(with: key) }
                 body = tracked.body
-                links = tracked.links
+                trackedLinks = tracked.links
             } else {
                 trackingNote = " (not tracked: the server has no public URL; start it with --public-url)"
             }
         }
         var status: MessageStatus
         var reason: String?
+        var address: String?
         switch channel?.kind {
         case _ where recipient.isEmpty:
             status = .unroutable
@@ -274,6 +301,9 @@ public final class RunWorker: Sendable {
         case .some(_) where template == nil || body == nil:
             status = .undeliverable
             reason = "template `\(name)` could not be rendered"
+        case .some(_) where blocked != nil:
+            status = .skipped
+            reason = blocked
         case .inbox?:
             status = .sent
             reason = "stored in \(recipient)'s inbox"
@@ -284,11 +314,22 @@ public final class RunWorker: Sendable {
         case .webhook?:
             status = .queued
             reason = "waiting for delivery"
+        case .smtp?:
+            address = explicitAddress ?? Self.emailAddress(of: scope["profile"]?.objectValue)
+            if let address {
+                status = .queued
+                reason = "waiting for delivery to \(address)"
+            } else {
+                status = .unroutable
+                reason = "no email address: profile `\(recipient)` has no valid `email` trait and the send's `to:` is not an address"
+            }
         }
         try steps.insert(
             NewMessage(
                 id: messageId, workspace: workspace, runId: runId, recipient: recipient, channel: channelName, channelType: channel?.kind.typeName,
-                template: name, subject: subject, body: body, status: status, reason: reason.map { $0 + trackingNote }, links: links),
+                template: name, subject: subject, body: body, status: status, reason: reason.map { $0 + trackingNote }, links: trackedLinks, html: html,
+                address: address,
+                unsubscribeURL: address == nil ? nil : token.flatMap { self.links.oneClickURL(token: $0, topic: topic?.name, channel: channelName ?? "") }),
             at: ms)
         metrics.message(channel: channel?.kind.typeName ?? "none", status: status)
         return "message \(messageId) \(status.rawValue)" + (reason.map { ": \($0)" } ?? "")
@@ -312,17 +353,26 @@ public final class RunWorker: Sendable {
         return "\(what) written to the outbox" + (notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))")
     }
 
-    /// What `TemplateRenderer.render` gives, with the template parsed only the first time.
-    private func render(_ text: String, context: Any) -> String? {
+    /// The profile's `email` trait when it is one valid address.
+    static func emailAddress(of traits: JSONObject?) -> String? {
+        guard let email = traits?["email"]?.stringValue?.trimmingCharacters(in: .whitespaces), MailAddress.isValid(email) else { return nil }
+        return email
+    }
+
+    /// What `TemplateRenderer.render` gives, with the template parsed only the first time;
+    /// `escapingHTML` for an email's HTML part (event data cannot add markup to it).
+    private func render(_ text: String, context: Any, escapingHTML: Bool = false) -> String? {
+        let key = escapingHTML ? "html\u{0}" + text : text
         let parsed = parsedTemplates.withLock { cache -> TextTemplate? in
-            if let known = cache[text] { return known }
+            if let known = cache[key] { return known }
             if cache.count >= 10_000 { cache.removeAll() }  // templates of many configuration versions
-            let parsed = try? TextTemplate(text)
-            cache[text] = .some(parsed)
+            let parsed = try? TextTemplate(text, escapingHTML: escapingHTML)
+            cache[key] = .some(parsed)
             return parsed
         }
         return parsed?.render(mustacheContext: context)
     }
+
 
     /// Renders every string of `patch` as a template (`"{{data.order_id}}"`).
     static func render(_ patch: JSONObject, scope: JSONObject) -> JSONObject {

@@ -71,6 +71,15 @@ package protocol ManagementStorage: Sendable {
     func trackingKey() async throws -> Data
     func trackedLink(messageId id: String, index: Int) async throws -> (workspace: String, url: String)?
     func trackedMessageWorkspace(id: String) async throws -> String?
+
+    // MARK: Preferences
+    func preferences(workspace: String, profileId: String) async throws -> [PreferenceRecord]
+    func preferenceChanges(workspace: String, profileId: String, limit: Int) async throws -> [PreferenceChangeRecord]
+    func setPreferences(
+        workspace: String, profileId: String, _ choices: [PreferenceChoice], source: PreferenceSource, at time: Timestamp
+    ) async throws -> [PreferenceChangeRecord]
+    func preferenceSigningKey(workspace: String) async throws -> [UInt8]
+    func existingPreferenceSigningKey(workspace: String) async throws -> [UInt8]?
 }
 
 extension ManagementStorage {

@@ -13,4 +13,10 @@ struct NewMessage {
     let reason: String?
     /// The original links of a tracked body, in order (nil: not tracked).
     var links: [String]? = nil
+    /// Rendered HTML part (email).
+    var html: String? = nil
+    /// The email address (smtp channels).
+    var address: String? = nil
+    /// The one-click unsubscribe link (email's `List-Unsubscribe`).
+    var unsubscribeURL: String? = nil
 }

@@ -21,4 +21,6 @@ protocol ProfileTransaction {
     func saveGroup(_ groupId: String, traits: JSONObject) throws
     /// Records `profileId` as a member of `groupId` (once).
     func addMember(_ profileId: String, toGroup groupId: String) throws
+    /// Appends a preference change (a trait that says `unsubscribed`) to the recipient's history.
+    func logPreference(_ choice: PreferenceChoice, profileId: String, source: PreferenceSource) throws
 }

@@ -38,4 +38,8 @@ protocol StepTransaction {
     /// Writes a `segment` step's call about `recipient` to the outbox, once per run and step;
     /// false when it was written before or its event is not sent.
     func enqueueSegmentCall(runId: Int64, step: Int, workspace: String, recipient: String, type: String, fields: JSONObject, at ms: Int64) throws -> Bool
+    /// The recipient's preference choices as they are now (checked when a send runs).
+    func preferenceChoices(workspace: String, profileId: String) throws -> [PreferenceRecord]
+    /// The key that signs `workspace`'s preference links, made on first use.
+    func preferenceLinkKey(workspace: String) throws -> [UInt8]
 }

@@ -105,7 +105,7 @@ extension HeraldStore {
                 db,
                 sql: """
                     SELECT m.id, m.workspaceId, m.runId, m.template, m.channel, m.subject, m.body, m.recipient, m.attempts,
-                           r.configVersion, p.traits AS profileTraits
+                           m.html, m.address, m.unsubscribeURL, m.createdAt, r.configVersion, p.traits AS profileTraits
                     FROM message m JOIN run r ON r.id = m.runId
                     LEFT JOIN profile p ON p.workspaceId = m.workspaceId AND p.profileId = m.recipient
                     WHERE m.id IN (\(databaseQuestionMarks(count: ids.count))) ORDER BY m.nextAttemptAt
@@ -118,7 +118,8 @@ extension HeraldStore {
                     message: OutgoingMessage(
                         id: row["id"], workspace: row["workspaceId"], runId: row["runId"], template: row["template"], channel: row["channel"] ?? "",
                         subject: row["subject"], body: row["body"], recipient: row["recipient"],
-                        profile: traits.flatMap { try? JSONParser.parse($0).objectValue } ?? JSONObject(), attempt: attempts + 1),
+                        profile: traits.flatMap { try? JSONParser.parse($0).objectValue } ?? JSONObject(), attempt: attempts + 1,
+                        html: row["html"], address: row["address"], unsubscribeURL: row["unsubscribeURL"], createdAt: row["createdAt"]),
                     configVersion: row["configVersion"])
             }
         }

@@ -3,7 +3,7 @@ public import SegmentSpec
 
 extension HeraldStore {
     /// Executes a `delete` (GDPR/CCPA) event inside the append transaction: erases the
-    /// user's events, profile, aliases, memberships, runs with their step history, and
+    /// user's events, profile, aliases, memberships, preferences, runs with their step history,
     /// messages with their status history, and Segment calls about them not sent yet, in the workspace, then logs a `delete` entry that keeps no personal
     /// data (no ids, a raw body of only `type` and `messageId`) and an erasure record.
     static func erase(for event: IngestEvent, _ db: Database) throws -> Int64 {
@@ -37,6 +37,8 @@ extension HeraldStore {
             try db.execute(sql: "DELETE FROM run WHERE workspaceId = ? AND recipient = ?", arguments: [workspace, id])
             try db.execute(sql: "DELETE FROM oncePerLedger WHERE workspaceId = ? AND subject = ?", arguments: [workspace, id])
             try SegmentOutbox.erase(workspace: workspace, subject: id, db)
+            try db.execute(sql: "DELETE FROM preference WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, id])
+            try db.execute(sql: "DELETE FROM preferenceChange WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, id])
         }
         try db.execute(
             sql: "INSERT INTO erasure (workspaceId, messageId, erasedAt, eventsErased) VALUES (?, ?, ?, ?)",

@@ -324,6 +324,43 @@ extension HeraldStore {
             var generator = SystemRandomNumberGenerator()
             let key = Data((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
             try db.execute(sql: "INSERT INTO trackingKey (id, key) VALUES (1, ?)", arguments: [key])
+        migrator.registerMigration("v17: email messages (HTML part, address, unsubscribe link)") { db in
+            try db.alter(table: "message") { t in
+                t.add(column: "html", .text)
+                t.add(column: "address", .text)
+                t.add(column: "unsubscribeURL", .text)
+            }
+        }
+        migrator.registerMigration("v17.1: preferences, their changes, preference link keys") { db in
+            // A recipient's current choice per topic and channel (`*`: all of them).
+            try db.create(table: "preference") { t in
+                t.column("workspaceId", .text).notNull()
+                t.column("profileId", .text).notNull()
+                t.column("topic", .text).notNull()
+                t.column("channel", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("source", .text).notNull()
+                t.column("updatedAt", .integer).notNull()
+                t.primaryKey(["workspaceId", "profileId", "topic", "channel"])
+            }
+            // Every change, append-only: what, from where, when.
+            try db.create(table: "preferenceChange") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("workspaceId", .text).notNull()
+                t.column("profileId", .text).notNull()
+                t.column("topic", .text).notNull()
+                t.column("channel", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("source", .text).notNull()
+                t.column("at", .integer).notNull()
+            }
+            try db.create(index: "preferenceChange_profile", on: "preferenceChange", columns: ["workspaceId", "profileId", "id"])
+            // The key that signs a workspace's preference links.
+            try db.create(table: "preferenceKey") { t in
+                t.primaryKey("workspaceId", .text)
+                t.column("key", .blob).notNull()
+                t.column("createdAt", .integer).notNull()
+            }
         }
         return migrator
     }

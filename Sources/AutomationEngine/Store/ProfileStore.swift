@@ -59,4 +59,8 @@ struct ProfileStore: ProfileTransaction {
         try db.execute(
             sql: "INSERT OR IGNORE INTO membership (workspaceId, groupId, profileId) VALUES (?, ?, ?)", arguments: [workspace, groupId, profileId])
     }
+
+    func logPreference(_ choice: PreferenceChoice, profileId: String, source: PreferenceSource) throws {
+        try PreferenceRecords(db: db, workspace: workspace).log(choice, profileId: profileId, source: source.rawValue, at: time.millisecondsSince1970)
+    }
 }

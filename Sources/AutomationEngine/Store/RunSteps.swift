@@ -42,6 +42,14 @@ struct RunSteps: StepTransaction {
         ProfileStore(db: db, workspace: workspace, time: time)
     }
 
+    func preferenceChoices(workspace: String, profileId: String) throws -> [PreferenceRecord] {
+        try PreferenceRecords(db: db, workspace: workspace).choices(of: profileId)
+    }
+
+    func preferenceLinkKey(workspace: String) throws -> [UInt8] {
+        try PreferenceRecords(db: db, workspace: workspace).signingKey()
+    }
+
     /// Appends to the run's step history (append-only).
     func recordStep(runId: Int64, step: Int, outcome: String, at ms: Int64) throws {
         try db.cachedStatement(sql: "INSERT INTO runStep (runId, step, outcome, at) VALUES (?, ?, ?, ?)").execute(arguments: [runId, step, outcome, ms])
@@ -100,13 +108,15 @@ struct RunSteps: StepTransaction {
     func insert(_ message: NewMessage, at ms: Int64) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO message (id, workspaceId, runId, recipient, channel, channelType, template, subject, body, status, createdAt, updatedAt, nextAttemptAt, links)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO message (id, workspaceId, runId, recipient, channel, channelType, template, subject, body, status, createdAt, updatedAt, nextAttemptAt,
+                                     links, html, address, unsubscribeURL)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(
             arguments: [message.id, message.workspace, message.runId, message.recipient, message.channel, message.channelType, message.template,
                         message.subject, message.body, message.status.rawValue, ms, ms, message.status == .queued ? ms : nil,
-                        message.links.map { JSONValue.array($0.map(JSONValue.string)).encodedString() }])
+                        message.links.map { JSONValue.array($0.map(JSONValue.string)).encodedString() },
+                        message.html, message.address, message.unsubscribeURL])
         try db.cachedStatement(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, ?, ?, ?)")
             .execute(arguments: [message.id, message.status.rawValue, message.reason, ms])
         try store.outbox(db).enqueueMessageEvent(messageId: message.id, status: message.status, reason: message.reason, at: ms)

@@ -11,12 +11,15 @@ struct ManagementAPI<Context: RequestContext>: Sendable {
     let dryRun: DryRun
     let replayer: Replayer
     let cancellationTTL: Duration
+    /// Where preference links point.
+    let links: PreferenceLinks
 
     func add(to router: Router<Context>) {
         let authenticator = AdminAuthenticator(store: store)
         let reader = RequestBodyReader(limit: Self.bodyLimit)
         EventsController<Context>(store: store, authenticator: authenticator).add(to: router)
         ProfilesController<Context>(store: store, authenticator: authenticator).add(to: router)
+        PreferencesController<Context>(store: store, authenticator: authenticator, bodyReader: reader, links: links).add(to: router)
         ConfigurationController<Context>(store: store, authenticator: authenticator, bodyReader: reader).add(to: router)
         RunsController<Context>(store: store, authenticator: authenticator, bodyReader: reader, cancellationTTL: cancellationTTL).add(to: router)
         MessagesController<Context>(store: store, authenticator: authenticator).add(to: router)

@@ -1,5 +1,7 @@
 import AutomationEngine
+import Foundation
 import Hummingbird
+import SegmentSpec
 
 /// Herald's web page at `/` (DESIGN §4): sign in with an admin key, watch events arrive,
 /// map unmapped ones, edit the configuration, follow runs and messages. Server-rendered
@@ -15,5 +17,6 @@ struct WebPage<Context: RequestContext>: Sendable {
         WebEventsController<Context>(store: store, renderer: renderer, gate: gate).add(to: router)
         WebConfigurationController<Context>(store: store, dryRun: dryRun, renderer: renderer, gate: gate).add(to: router)
         WebRunsController<Context>(store: store, renderer: renderer, gate: gate).add(to: router)
+        PreferencePageController<Context>(store: store, renderer: renderer, now: { Timestamp(Date()) }).add(to: router)
     }
 }
