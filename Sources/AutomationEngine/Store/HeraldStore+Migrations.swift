@@ -324,6 +324,7 @@ extension HeraldStore {
             var generator = SystemRandomNumberGenerator()
             let key = Data((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
             try db.execute(sql: "INSERT INTO trackingKey (id, key) VALUES (1, ?)", arguments: [key])
+        }
         migrator.registerMigration("v17: email messages (HTML part, address, unsubscribe link)") { db in
             try db.alter(table: "message") { t in
                 t.add(column: "html", .text)
