@@ -68,7 +68,7 @@ struct ConfigurationReader {
         }
         guard let root else { return HeraldConfiguration(channels: [], templates: [], automations: [], mappings: []) }
         guard let top = mapping(root, "the configuration") else { return nil }
-        checkKeys(top, allowed: ["channels", "templates", "automations", "mappings"], in: "the configuration")
+        checkKeys(top, allowed: ["channels", "templates", "automations", "mappings", "max_event_age"], in: "the configuration")
         let channels = named(top["channels"], "channels").compactMap { readChannel(name: $0.name, node: $0.node) }
         let templates = named(top["templates"], "templates").compactMap { readTemplate(name: $0.name, node: $0.node) }
         let automations = named(top["automations"], "automations").compactMap { readAutomation(name: $0.name, node: $0.node) }
@@ -80,7 +80,16 @@ struct ConfigurationReader {
                 issue(list, "`mappings` must be a list of `- on: <event name>` entries")
             }
         }
-        let configuration = HeraldConfiguration(channels: channels, templates: templates, automations: automations, mappings: mappings)
+        var maximumEventAge: Duration?
+        if let node = top["max_event_age"], let ageText = text(node, "`max_event_age`") {
+            if let age = DurationText.parse(ageText), age >= .seconds(60) {
+                maximumEventAge = age
+            } else {
+                issue(node, "`max_event_age` must be a duration of at least a minute, such as `7d` or `12h`")
+            }
+        }
+        let configuration = HeraldConfiguration(
+            channels: channels, templates: templates, automations: automations, mappings: mappings, maximumEventAge: maximumEventAge)
         checkReferences(configuration, top: top)
         return configuration
     }

@@ -18,14 +18,21 @@ public struct HeraldConfiguration: Sendable, Hashable {
     }
     /// Mappings by event name, so an event is matched without scanning every mapping.
     private var mappingsByEvent: [String: [Mapping]]
+    /// `max_event_age`: an event that happened longer than this before it arrived (a replay
+    /// of history from Segment) still updates profiles and groups, but starts and cancels
+    /// nothing. Nil: any age.
+    public var maximumEventAge: Duration?
 
     /// A configuration of these parts.
-    public init(channels: [Channel], templates: [Template], automations: [Automation], mappings: [Mapping]) {
+    public init(
+        channels: [Channel], templates: [Template], automations: [Automation], mappings: [Mapping], maximumEventAge: Duration? = nil
+    ) {
         self.channels = channels
         self.templates = templates
         self.automations = automations
         self.mappings = mappings
         self.mappingsByEvent = Self.index(mappings)
+        self.maximumEventAge = maximumEventAge
     }
 
     private static func index(_ mappings: [Mapping]) -> [String: [Mapping]] {

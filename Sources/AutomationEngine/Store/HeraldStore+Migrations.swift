@@ -279,6 +279,12 @@ extension HeraldStore {
             // long queue is skipped with one seek instead of scanned by every claim.
             try db.execute(sql: "CREATE INDEX message_endpoint_due ON message(workspaceId, channel, nextAttemptAt) WHERE status = 'queued'")
         }
+        migrator.registerMigration("v15: workspace signing secrets (Segment's X-Signature)") { db in
+            try db.alter(table: "workspace") { t in
+                t.add(column: "signingSecret", .text)
+                t.add(column: "signatureRequired", .boolean).notNull().defaults(to: false)
+            }
+        }
         return migrator
     }
 

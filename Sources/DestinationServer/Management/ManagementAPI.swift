@@ -11,6 +11,7 @@ struct ManagementAPI<Context: RequestContext>: Sendable {
     let dryRun: DryRun
     let replayer: Replayer
     let cancellationTTL: Duration
+    let failures: AuthenticationFailureLog
 
     func add(to router: Router<Context>) {
         let authenticator = AdminAuthenticator(store: store)
@@ -21,7 +22,7 @@ struct ManagementAPI<Context: RequestContext>: Sendable {
         RunsController<Context>(store: store, authenticator: authenticator, bodyReader: reader, cancellationTTL: cancellationTTL).add(to: router)
         MessagesController<Context>(store: store, authenticator: authenticator).add(to: router)
         DryRunController<Context>(store: store, dryRuns: dryRun, replays: replayer, authenticator: authenticator, bodyReader: reader).add(to: router)
-        KeysController<Context>(store: store, authenticator: authenticator, bodyReader: reader).add(to: router)
+        KeysController<Context>(store: store, authenticator: authenticator, bodyReader: reader, failures: failures).add(to: router)
         router.get("/api/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
         }
