@@ -33,7 +33,7 @@ final class SignatureVerifier: Sendable {
     private func signingSecret(workspace: String) async throws -> WorkspaceSigningSecret? {
         let now = ContinuousClock.now
         if let cached = cache.withLock({ $0[workspace] }), now - cached.loadedAt < refreshInterval { return cached.signing }
-        let signing = try await signingSecret(workspace: workspace)
+        let signing = try await store.signingSecret(workspace: workspace)
         cache.withLock { cache in
             if cache.count > 10_000 { cache.removeAll() }  // names come from URLs: bounded
             cache[workspace] = (signing, now)
