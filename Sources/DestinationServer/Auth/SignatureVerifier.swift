@@ -77,7 +77,7 @@ final class SignatureVerifier: Sendable {
         do {
             signing = try await signingSecret(workspace: workspace)
         } catch {
-            throw HeraldHTTPError.unavailable("the store cannot be read to check X-Signature: \(error)", retryAfter: 5)
+            throw HeraldHTTPError.unavailable(IngestError.storeUnavailable("reading the workspace's signing secret: \(error)").description, retryAfter: 5)
         }
         guard let header else {
             if let signing, signing.required {
