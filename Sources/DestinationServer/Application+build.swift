@@ -1,7 +1,10 @@
 public import AutomationEngine
 public import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import Prometheus
+import ServiceLifecycle
 import NIOCore
 import SegmentSpec
 
@@ -13,11 +16,12 @@ import SegmentSpec
 ///   - configuration: where to listen, limits, dedup window, where webhooks may connect.
 ///   - store: the opened database.
 ///   - onListening: called with the bound address once the server accepts connections.
+/// - Throws: when the TLS configuration cannot be used.
 public func buildApplication(
     _ configuration: ServerConfiguration,
     store: HeraldStore,
     onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }
-) -> some ApplicationProtocol {
+) throws -> some ApplicationProtocol {
     var logger = Logger(label: "herald")
     logger.logLevel = configuration.logLevel
     let metrics = HeraldMetrics()
@@ -50,15 +54,24 @@ public func buildApplication(
     let segmentOutbox = SegmentOutboxService(
         store: store, transport: OutboundSegmentTransport(outbound: outbound), options: configuration.segmentOutbox, metrics: engineMetrics,
         logger: logger)
+    let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(configuration.idleTimeout.wholeMilliseconds)))
+    // Services stop in reverse order: the outbound client's connections (and SMTP sessions)
+    // close after the engine's last delivery and the outbox's last send to Segment.
+    var services: [any Service] = [outbound, smtp, writer, pruner, processing, steps, delivery, segmentOutbox]
+    let server: HTTPServerBuilder
+    if let tls = configuration.tls {
+        server = try .tls(http1, tlsConfiguration: tls.serverConfiguration)
+        services.append(TLSCertificateReloadService(files: tls, logger: logger))
+    } else {
+        server = http1
+    }
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .milliseconds(configuration.idleTimeout.wholeMilliseconds))),
+        server: server,
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "Herald",
             availableConnectionsDelegate: .maximum(configuration.maximumConnections, logger: logger)),
-        // Services stop in reverse order: the outbound client's connections (and SMTP
-        // sessions) close after the engine's last delivery and the outbox's last send to Segment.
-        services: [outbound, smtp, writer, pruner, processing, steps, delivery, segmentOutbox],
+        services: services,
         onServerRunning: { channel in
             links.useIfUnset("http://\(configuration.host):\(channel.localAddress?.port ?? configuration.port)")
             await onListening(configuration.host, channel.localAddress?.port ?? configuration.port)
@@ -79,11 +92,17 @@ public func buildRouter(
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestLogMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware())
+    let failures = AuthenticationFailureLog()
     let ingest = IngestController<BasicRequestContext>(
         authenticator: KeyAuthenticator(store: store),
         writer: writer,
         decoder: PayloadDecoder(limits: configuration.limits),
         bodyReader: RequestBodyReader(limit: configuration.limits.maximumRequestBytes),
+        destinationReader: DestinationBodyReader(
+            collector: RequestBodyReader(limit: configuration.destinationLimits.maximumRequestBytes),
+            decoder: PayloadDecoder(limits: configuration.destinationLimits)),
+        signatures: SignatureVerifier(store: store, refreshInterval: configuration.rateLimitRefresh),
+        failures: failures,
         rateLimiter: WorkspaceRateLimiter(store: store, refreshInterval: configuration.rateLimitRefresh),
         metrics: metrics)
     router.addRoutes(ingest.endpoints)
@@ -91,9 +110,10 @@ public func buildRouter(
     // The one place that knows the concrete store: everything below speaks to it through
     // ManagementStorage, and to the engine's store through the engine's own types.
     let dryRun = DryRun(store: store)
-    ManagementAPI<BasicRequestContext>(store: store, dryRun: dryRun, replayer: Replayer(store: store), cancellationTTL: configuration.cancellationTTL, links: links)
+    ManagementAPI<BasicRequestContext>(
+        store: store, dryRun: dryRun, replayer: Replayer(store: store), cancellationTTL: configuration.cancellationTTL, links: links, failures: failures)
         .add(to: router)
-    WebPage<BasicRequestContext>(store: store, dryRun: dryRun).add(to: router)
+    WebPage<BasicRequestContext>(store: store, dryRun: dryRun, failures: failures).add(to: router)
     TrackingController<BasicRequestContext>(store: store).add(to: router)
     return router
 }

@@ -8,8 +8,11 @@ public struct ServerConfiguration: Sendable {
     public var host: String = "127.0.0.1"
     /// Port to listen on; 0 picks a free one (tests).
     public var port: Int = 8080
-    /// Request, event and batch limits.
+    /// Request, event and batch limits of the Tracking API routes (`/v1/*`): Segment's own.
     public var limits: PayloadLimits = .segment
+    /// Limits of `/inbound/segment`, sized for what Segment's Webhooks (Actions) destination
+    /// sends: 4,000 events in one array, 24 MB, 32 KB an event.
+    public var destinationLimits: PayloadLimits = .webhooksActions
     /// How long a messageId is remembered for deduplication.
     public var dedupWindow: Duration = .seconds(7 * 24 * 3600)
     /// Events allowed to wait for a commit before requests get 503.
@@ -49,6 +52,10 @@ public struct ServerConfiguration: Sendable {
     public var deliveryLease: Duration = DeliveryService.Options().lease
     /// How the Segment outbox sends (its lease, backoff, the client's retries).
     public var segmentOutbox = SegmentOutboxService.Options()
+
+    /// The certificate and key to serve HTTPS with (`--tls-cert`, `--tls-key`); nil serves
+    /// plain HTTP (behind a TLS-terminating proxy). Reloaded on SIGHUP.
+    public var tls: TLSCertificateFiles?
 
     /// The defaults: 127.0.0.1:8080, Segment's limits, a 7-day dedup window.
     public init() {}

@@ -96,6 +96,14 @@ struct ServeCommand: AsyncParsableCommand {
             discussion: "For a mail relay whose certificate a private CA signed. Certificates and host names are always verified.",
             valueName: "path"))
     var smtpCAFile: String?
+    @Option(help: ArgumentHelp(
+        "PEM certificate chain to serve HTTPS with (with --tls-key; or HERALD_TLS_CERT).",
+        discussion: "Send SIGHUP to read the certificate and key again (after a renewal): new connections use them, open ones keep theirs. A pair that cannot be read keeps the previous one in use.",
+        valueName: "path"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("PEM private key of --tls-cert (or HERALD_TLS_KEY).", valueName: "path"))
+    var tlsKey: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -141,6 +149,18 @@ struct ServeCommand: AsyncParsableCommand {
             guard FileManager.default.isReadableFile(atPath: caFile) else { throw ValidationError("--smtp-ca-file: cannot read \(caFile)") }
             configuration.smtpTrustRootsFile = caFile
         }
+        switch (tlsCert ?? environment["HERALD_TLS_CERT"], tlsKey ?? environment["HERALD_TLS_KEY"]) {
+        case (let certificate?, let key?):
+            do {
+                configuration.tls = try TLSCertificateFiles(certificatePath: certificate, privateKeyPath: key)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        case (nil, nil):
+            break
+        default:
+            throw ValidationError("--tls-cert and --tls-key go together: give both, or neither for plain HTTP")
+        }
         let openFiles = OpenFilesLimit.raise()
         configuration.maximumConnections = OpenFilesLimit.connections(forLimit: openFiles)
 
@@ -176,9 +196,13 @@ struct ServeCommand: AsyncParsableCommand {
         Console.line(configuration.outboundDestinations.allowsOnlyPublicAddresses
             ? "Webhooks: public addresses only (--allow-destination allows an internal one)"
             : "Webhooks: public addresses, and \(configuration.outboundDestinations.allowedDescription)")
-        let app = buildApplication(configuration, store: store) { host, port in
-            Console.line("Listening on http://\(host):\(port)  (Segment destination endpoint: http://\(host):\(port)/inbound/segment)")
-            Console.line("Web page: http://\(host):\(port)/ (sign in with an admin key); API: http://\(host):\(port)/api/openapi.yaml")
+        let scheme = configuration.tls == nil ? "http" : "https"
+        if let tls = configuration.tls {
+            Console.line("TLS: \(tls.certificatePath) (serial \(tls.serialNumber)); SIGHUP reloads it")
+        }
+        let app = try buildApplication(configuration, store: store) { host, port in
+            Console.line("Listening on \(scheme)://\(host):\(port)  (Segment destination endpoint: \(scheme)://\(host):\(port)/inbound/segment)")
+            Console.line("Web page: \(scheme)://\(host):\(port)/ (sign in with an admin key); API: \(scheme)://\(host):\(port)/api/openapi.yaml")
             Console.line(connectionsLine)
 
         }

@@ -82,7 +82,7 @@ private final class FailingCommitStorage: EngineStorage {
     }
 
     func appendSubmissions(
-        _ submissions: [(keyHash: Data, events: [IngestEvent])], dedupWindow: Int64
+        _ submissions: [(keyHash: Data?, events: [IngestEvent])], dedupWindow: Int64
     ) async throws -> [Result<[AppendOutcome], IngestError>] {
         try await base.appendSubmissions(submissions, dedupWindow: dedupWindow)
     }

@@ -113,13 +113,15 @@ struct LimitsAndBadInputTests {
     @Test("a gzip bomb is refused once it inflates past the limit")
     func gzipBomb() async throws {
         try await LiveHerald.run { herald in
-            // 20 MB of zeros compresses to about 20 KB.
-            var zeros = ByteBuffer(repeating: UInt8(ascii: " "), count: 20 << 20)
+            // 30 MB of spaces compresses to about 30 KB.
+            var zeros = ByteBuffer(repeating: UInt8(ascii: " "), count: 30 << 20)
             let bomb = Array(buffer: try zeros.compress(with: .gzip()))
             #expect(bomb.count < 500 * 1024)
             let reply = try await herald.post("/inbound/segment", bomb, auth: .basic(herald.ingestKey), headers: [("Content-Encoding", "gzip")])
             #expect(reply.status == 400)
-            #expect(reply.message == "gzip body inflates past the limit of 500 KB")
+            #expect(reply.message == "gzip body inflates past the limit of 24 MB")
+            let tracking = try await herald.post("/v1/batch", bomb, auth: .basic(herald.ingestKey), headers: [("Content-Encoding", "gzip")])
+            #expect(tracking.message == "gzip body inflates past the limit of 500 KB")
         }
     }
 
@@ -130,7 +132,7 @@ struct LimitsAndBadInputTests {
             let padded = "{\"batch\":[" + String(repeating: " ", count: 600 * 1024) + "\(Self.event)]}"
             var buffer = ByteBuffer(string: padded)
             let reply = try await herald.post(
-                "/inbound/segment", Array(buffer: try buffer.compress(with: .gzip())), auth: .basic(herald.ingestKey), headers: [("Content-Encoding", "gzip")])
+                "/v1/batch", Array(buffer: try buffer.compress(with: .gzip())), auth: .basic(herald.ingestKey), headers: [("Content-Encoding", "gzip")])
             #expect(reply.status == 400)
             #expect(reply.message == "gzip body inflates past the limit of 500 KB")
             #expect(try await herald.store.eventCount() == 0)

@@ -69,7 +69,7 @@ struct ConfigurationReader {
         }
         guard let root else { return HeraldConfiguration(channels: [], templates: [], automations: [], mappings: [], topics: []) }
         guard let top = mapping(root, "the configuration") else { return nil }
-        checkKeys(top, allowed: ["topics", "channels", "templates", "automations", "mappings", "segment"], in: "the configuration")
+        checkKeys(top, allowed: ["topics", "channels", "templates", "automations", "mappings", "segment", "max_event_age"], in: "the configuration")
         let topics = named(top["topics"], "topics").compactMap { readTopic(name: $0.name, node: $0.node) }
         let channels = named(top["channels"], "channels").compactMap { readChannel(name: $0.name, node: $0.node) }
         let templates = named(top["templates"], "templates").compactMap { readTemplate(name: $0.name, node: $0.node) }
@@ -83,8 +83,17 @@ struct ConfigurationReader {
             }
         }
         let segment = top["segment"].flatMap { readSegment($0) }
+        var maximumEventAge: Duration?
+        if let node = top["max_event_age"], let ageText = text(node, "`max_event_age`") {
+            if let age = DurationText.parse(ageText), age >= .seconds(60) {
+                maximumEventAge = age
+            } else {
+                issue(node, "`max_event_age` must be a duration of at least a minute, such as `7d` or `12h`")
+            }
+        }
         let configuration = HeraldConfiguration(
-            channels: channels, templates: templates, automations: automations, mappings: mappings, segment: segment, topics: topics)
+            channels: channels, templates: templates, automations: automations, mappings: mappings, segment: segment, topics: topics,
+            maximumEventAge: maximumEventAge)
         checkReferences(configuration, top: top)
         return configuration
     }

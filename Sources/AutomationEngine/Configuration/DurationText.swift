@@ -22,6 +22,19 @@ public enum DurationText {
     }
 }
 
+extension DurationText {
+    /// A length of time in the largest whole units that fit, for people: "9d 2h", "45m", "3s".
+    public static func describe(milliseconds: Int64) -> String {
+        var seconds = max(0, milliseconds / 1000)
+        var parts: [String] = []
+        for (unit, size) in [("d", Int64(86_400)), ("h", 3600), ("m", 60), ("s", 1)] where seconds >= size && parts.count < 2 {
+            parts.append("\(seconds / size)\(unit)")
+            seconds %= size
+        }
+        return parts.isEmpty ? "\(milliseconds)ms" : parts.joined(separator: " ")
+    }
+}
+
 extension String {
     func trimmingCharacters(in character: Character) -> String {
         String(drop { $0 == character }.reversed().drop { $0 == character }.reversed())

@@ -22,13 +22,18 @@ public struct HeraldConfiguration: Sendable, Hashable {
     public var segment: SegmentDestination?
     /// Subscription topics by name, in file order (`topics:`).
     public var topics: [Topic]
+    /// `max_event_age`: an event that happened longer than this before it arrived (a replay
+    /// of history from Segment) still updates profiles and groups, but starts and cancels
+    /// nothing. Nil: any age.
+    public var maximumEventAge: Duration?
 
     /// A configuration of these parts.
     public init(
         channels: [Channel], templates: [Template], automations: [Automation], mappings: [Mapping], segment: SegmentDestination? = nil,
-        topics: [Topic] = []
+        topics: [Topic] = [], maximumEventAge: Duration? = nil
     ) {
         self.segment = segment
+        self.maximumEventAge = maximumEventAge
         self.channels = channels
         self.templates = templates
         self.automations = automations

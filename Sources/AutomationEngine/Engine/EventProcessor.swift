@@ -189,6 +189,10 @@ public final class EventProcessor: Sendable {
             trace.summary = "no mapping for \"\(stored.name)\""
             return
         }
+        if let tooOld = Self.agePastLimit(stored, limit: configuration.maximumEventAge) {
+            trace.summary = tooOld
+            return
+        }
         guard let event = readEvent() else { return }
         // For any other call (or a replay), applying is only resolving the recipient's profile.
         let recipient = try applied ?? (replay ? profileEffects.recipient(of: event) : profileEffects.apply(event, trace: &trace))
@@ -216,6 +220,16 @@ public final class EventProcessor: Sendable {
             acted = acted || result.acted
         }
         if !acted && trace.summary == nil { trace.summary = "no mapping for \"\(stored.name)\" acted" }
+    }
+
+    /// Why an event is too old to start or cancel anything (`max_event_age`), or nil.
+    static func agePastLimit(_ stored: StoredEvent, limit: Duration?) -> String? {
+        guard let limit else { return nil }
+        let age = stored.receivedAt.millisecondsSince1970 - stored.timestamp.millisecondsSince1970
+        guard age > limit.wholeMilliseconds else { return nil }
+        return "the event happened \(DurationText.describe(milliseconds: age)) before it arrived (timestamp \(stored.timestamp.iso8601)), "
+            + "more than max_event_age (\(DurationText.describe(milliseconds: limit.wholeMilliseconds))): it starts and cancels no automation; "
+            + "profiles and groups were still updated"
     }
 
     /// What the mappings of one event are checked against.

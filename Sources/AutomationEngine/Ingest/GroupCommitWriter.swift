@@ -28,7 +28,7 @@ public final class GroupCommitWriter: Service, Sendable {
     public typealias CommitObserver = @Sendable (_ events: Int, _ duration: Duration) -> Void
 
     private struct Submission: Sendable {
-        let keyHash: Data
+        let keyHash: Data?
         let events: [IngestEvent]
         let continuation: CheckedContinuation<[AppendOutcome], any Error>
     }
@@ -68,10 +68,12 @@ public final class GroupCommitWriter: Service, Sendable {
     ///
     /// - Parameter keyHash: hash of the key that authenticated the request. It is checked
     ///   again inside the transaction so a key revoked meanwhile (even by another process)
-    ///   writes nothing.
+    ///   writes nothing. Nil for a request authenticated without a key (a workspace's
+    ///   signature, checked against the secret in force just before).
     /// - Throws: ``IngestError``.
-    public func append(_ events: [IngestEvent], keyHash: Data) async throws -> [AppendOutcome] {
+    public func append(_ events: [IngestEvent], keyHash: Data?) async throws -> [AppendOutcome] {
         guard !events.isEmpty else {
+            guard let keyHash else { return [] }
             // Nothing to write, but a key revoked since it was cached must still be refused.
             let valid: Bool
             do {

@@ -21,7 +21,7 @@ protocol EngineStorage: Sendable {
     /// the submissions of keys revoked meanwhile; deduplicates by `(workspace, messageId)`
     /// within `dedupWindow` milliseconds.
     func appendSubmissions(
-        _ submissions: [(keyHash: Data, events: [IngestEvent])], dedupWindow: Int64
+        _ submissions: [(keyHash: Data?, events: [IngestEvent])], dedupWindow: Int64
     ) async throws -> [Result<[AppendOutcome], IngestError>]
 
     /// Whether an ingest key with this hash exists and is not revoked.

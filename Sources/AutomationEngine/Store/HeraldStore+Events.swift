@@ -7,16 +7,19 @@ extension HeraldStore {
     /// once per key that the key submitting them was not revoked meanwhile; a revoked key's
     /// submission is refused, the others are appended.
     func appendSubmissions(
-        _ submissions: [(keyHash: Data, events: [IngestEvent])], dedupWindow: Int64
+        _ submissions: [(keyHash: Data?, events: [IngestEvent])], dedupWindow: Int64
     ) async throws -> [Result<[AppendOutcome], IngestError>] {
         try await writer.write { db in
             var keyValid: [Data: Bool] = [:]
             return try submissions.map { submission -> Result<[AppendOutcome], IngestError> in
-                let valid = try keyValid[submission.keyHash] ?? {
-                    let found = try Self.identity(hash: submission.keyHash, secret: nil, db) != nil
-                    keyValid[submission.keyHash] = found
-                    return found
-                }()
+                // No key: a workspace signature authenticated the request just before.
+                let valid = try submission.keyHash.map { keyHash in
+                    try keyValid[keyHash] ?? {
+                        let found = try Self.identity(hash: keyHash, secret: nil, db) != nil
+                        keyValid[keyHash] = found
+                        return found
+                    }()
+                } ?? true
                 guard valid else { return .failure(.keyRevoked) }
                 return .success(try Self.appendEvents(submission.events, dedupWindow: dedupWindow, db))
             }

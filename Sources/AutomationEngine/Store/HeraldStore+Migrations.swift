@@ -268,6 +268,8 @@ extension HeraldStore {
             try db.alter(table: "message") { t in t.add(column: "leaseUntil", .integer) }
             try db.alter(table: "messageStatus") { t in t.add(column: "attempt", .integer) }
         }
+        // From here the names are identifiers given by parallel branches (v15–v18); what counts
+        // is the order of registration, which is the order they run in. Never reorder or rename.
         migrator.registerMigration("v18: due indexes hold only what is still due, by endpoint for messages") { db in
             // Only pending runs and queued messages are ever looked up by due time. Indexing
             // the finished ones too kept every completed run and sent message in these indexes,
@@ -361,6 +363,12 @@ extension HeraldStore {
                 t.primaryKey("workspaceId", .text)
                 t.column("key", .blob).notNull()
                 t.column("createdAt", .integer).notNull()
+            }
+        }
+        migrator.registerMigration("v15: workspace signing secrets (Segment's X-Signature)") { db in
+            try db.alter(table: "workspace") { t in
+                t.add(column: "signingSecret", .text)
+                t.add(column: "signatureRequired", .boolean).notNull().defaults(to: false)
             }
         }
         return migrator

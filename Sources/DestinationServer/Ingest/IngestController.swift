@@ -15,6 +15,10 @@ struct IngestController<Context: RequestContext>: Sendable {
     let writer: GroupCommitWriter
     let decoder: PayloadDecoder
     let bodyReader: RequestBodyReader
+    /// `/inbound/segment`'s own reader and limits: Webhooks (Actions) batches of 4,000 events.
+    let destinationReader: DestinationBodyReader
+    let signatures: SignatureVerifier
+    let failures: AuthenticationFailureLog
     let rateLimiter: WorkspaceRateLimiter
     let metrics: HeraldMetrics
 
@@ -26,8 +30,14 @@ struct IngestController<Context: RequestContext>: Sendable {
 
     var endpoints: RouteCollection<Context> {
         let routes = RouteCollection(context: Context.self)
-        routes.post("inbound/segment") { request, context in
-            try await ingest(request, context, endpoint: .destination)
+        // Webhooks (Actions) lets the customer pick POST, PUT or PATCH; the workspace may be
+        // named in the path (needed to check an `X-Signature`) or in `?workspace=`.
+        for path in ["inbound/segment", "inbound/segment/{workspace}"] {
+            for method in [HTTPRequest.Method.post, .put, .patch] {
+                routes.on(RouterPath(path), method: method) { request, context in
+                    try await ingest(request, context, endpoint: .destination)
+                }
+            }
         }
         for (path, type) in Self.singleEventPaths {
             routes.post("v1/\(path)") { request, context in
@@ -45,47 +55,50 @@ struct IngestController<Context: RequestContext>: Sendable {
     func ingest(_ request: Request, _ context: Context, endpoint: PayloadEndpoint) async throws -> Response {
         var caller: Caller?
         do {
-            return try await ingest(request, context, endpoint: endpoint, caller: &caller)
-        } catch let error as HeraldHTTPError where (error.status.kind == .clientError && error.status != .unauthorized) || error.status == .notImplemented {
-            // A key revoked since it was cached only meets the writer's check when there is
-            // something to write: any other refusal confirms it first, so revocation holds
-            // from the next request whatever that request holds.
-            guard let caller else { throw error }
-            let valid: Bool
             do {
-                valid = try await authenticator.confirm(hash: caller.hash)
-            } catch {
-                throw httpError(for: .storeUnavailable("\(error)"), keyHash: caller.hash, context: context)
+                return try await ingest(request, context, endpoint: endpoint, caller: &caller)
+            } catch let error as HeraldHTTPError where (error.status.kind == .clientError && error.status != .unauthorized) || error.status == .notImplemented {
+                // A key revoked since it was cached only meets the writer's check when there is
+                // something to write: any other refusal confirms it first, so revocation holds
+                // from the next request whatever that request holds.
+                guard let caller, let hash = caller.keyHash else { throw error }
+                let valid: Bool
+                do {
+                    valid = try await authenticator.confirm(hash: hash)
+                } catch {
+                    throw httpError(for: .storeUnavailable("\(error)"), keyHash: hash, context: context)
+                }
+                guard valid else { throw HeraldHTTPError.unauthorized("API key is unknown or revoked") }
+                throw error
             }
-            guard valid else { throw HeraldHTTPError.unauthorized("API key is unknown or revoked") }
+        } catch let error as HeraldHTTPError where error.status == .unauthorized {
+            recordFailure(error, request: request, context: context, caller: caller)
             throw error
         }
     }
 
-    /// A request's key: its workspace and scope, and its hash (re-checked at commit).
-    typealias Caller = (identity: KeyIdentity, hash: Data)
+    /// Who sent a request: a key (its identity and hash, re-checked at commit), or a valid
+    /// `X-Signature` for the workspace the request names (no key).
+    struct Caller: Sendable {
+        let identity: KeyIdentity
+        /// Nil when a signature authenticated the request.
+        let keyHash: Data?
+    }
 
     /// - Parameter caller: set as soon as the request's key is known.
     private func ingest(_ request: Request, _ context: Context, endpoint: PayloadEndpoint, caller: inout Caller?) async throws -> Response {
         let receivedAt = Timestamp(Date())
         caller = try await authenticateFromHeaders(request)
-        let body = try await bodyReader.read(request)
         let payload: DecodedPayload
-        do {
-            payload = try decoder.decode(body, endpoint: endpoint)
-        } catch {
-            metrics.recordEvents(type: "unknown", outcome: "rejected")
-            // Without a key in the headers the body is the only place for one (Segment's
-            // libraries send nothing else), and they must get the 400: they retry a 401.
-            // A caller with no valid key learns nothing about how Herald parses bodies.
-            if caller == nil, let writeKey = PayloadDecoder.writeKey(in: body) {
-                caller = try await authenticate(writeKey: writeKey)
+        if endpoint == .destination {
+            payload = try await readDestinationBody(request, context, caller: &caller)
+        } else {
+            let body = try await bodyReader.read(request)
+            do {
+                payload = try decoder.decode(body, endpoint: endpoint)
+            } catch {
+                try await refuseUndecodable(error, body: body, caller: &caller)
             }
-            guard caller != nil else {
-                throw HeraldHTTPError.unauthorized(
-                    "missing API key: send `Authorization: Basic base64(key:)`, `Authorization: Bearer key`, or `writeKey` in a valid JSON body")
-            }
-            throw HeraldHTTPError.badRequest(error.description)
         }
         if caller == nil {
             caller = try await authenticate(writeKey: payload.writeKey)
@@ -123,9 +136,9 @@ struct IngestController<Context: RequestContext>: Sendable {
         }
         let outcomes: [AppendOutcome]
         do {
-            outcomes = try await writer.append(accepted.map(\.event), keyHash: caller.hash)
+            outcomes = try await writer.append(accepted.map(\.event), keyHash: caller.keyHash)
         } catch let error as IngestError {
-            throw httpError(for: error, keyHash: caller.hash, context: context)
+            throw httpError(for: error, keyHash: caller.keyHash, context: context)
         }
         var duplicates = 0
         for (entry, outcome) in zip(accepted, outcomes) {
@@ -135,12 +148,55 @@ struct IngestController<Context: RequestContext>: Sendable {
         return response(endpoint: endpoint, accepted: accepted.count - duplicates, duplicates: duplicates, rejected: rejected)
     }
 
+    /// Reads an `/inbound/segment` body, checking its `X-Signature` when it has one (or the
+    /// workspace it names requires one); a valid signature authenticates the request.
+    private func readDestinationBody(_ request: Request, _ context: Context, caller: inout Caller?) async throws -> DecodedPayload {
+        let named = context.parameters.get("workspace") ?? request.uri.queryParameters.get("workspace")
+        if let named, let identity = caller?.identity, identity.workspaceId != named {
+            throw HeraldHTTPError.unauthorized("this API key belongs to another workspace than \(named), which the URL names")
+        }
+        let check = try await signatures.check(request.headers, workspace: named ?? caller?.identity.workspaceId, hasKey: caller != nil)
+        let body = try await destinationReader.read(request, signingKey: check?.key)
+        if let check {
+            guard check.accepts(body) else {
+                throw HeraldHTTPError.unauthorized(
+                    "X-Signature does not match this body signed with workspace \(check.workspace)'s signing secret (HMAC-SHA1, hex)")
+            }
+            if caller == nil {
+                caller = Caller(identity: KeyIdentity(keyId: "X-Signature", workspaceId: check.workspace, scope: .ingest), keyHash: nil)
+            }
+        }
+        switch body.payload {
+        case .success(let payload):
+            return payload
+        case .failure(let error):
+            try await refuseUndecodable(error, body: body.collected ?? [], caller: &caller)
+        }
+    }
+
+    /// Refuses a body that is not a payload of events: a 400 for an authenticated caller, a
+    /// 401 for anyone else.
+    private func refuseUndecodable(_ error: PayloadError, body: [UInt8], caller: inout Caller?) async throws -> Never {
+        metrics.recordEvents(type: "unknown", outcome: "rejected")
+        // Without a key in the headers the body is the only place for one (Segment's
+        // libraries send nothing else), and they must get the 400: they retry a 401.
+        // A caller with no valid key learns nothing about how Herald parses bodies.
+        if caller == nil, let writeKey = PayloadDecoder.writeKey(in: body) {
+            caller = try await authenticate(writeKey: writeKey)
+        }
+        guard caller != nil else {
+            throw HeraldHTTPError.unauthorized(
+                "missing API key: send `Authorization: Basic base64(key:)`, `Authorization: Bearer key`, or `writeKey` in a valid JSON body")
+        }
+        throw HeraldHTTPError.badRequest(error.description)
+    }
+
     private func authenticateFromHeaders(_ request: Request) async throws -> Caller? {
         guard let key = try RequestCredentials.key(from: request.headers) else { return nil }
         guard let found = try await authenticator.identity(for: key) else {
             throw HeraldHTTPError.unauthorized("API key is unknown or revoked")
         }
-        return found
+        return Caller(identity: found.identity, keyHash: found.hash)
     }
 
     private func authenticate(writeKey: String?) async throws -> Caller {
@@ -151,13 +207,29 @@ struct IngestController<Context: RequestContext>: Sendable {
         guard let found = try await authenticator.identity(for: writeKey) else {
             throw HeraldHTTPError.unauthorized("API key is unknown or revoked")
         }
-        return found
+        return Caller(identity: found.identity, keyHash: found.hash)
     }
 
-    private func httpError(for error: IngestError, keyHash: Data, context: Context) -> HeraldHTTPError {
+    /// Notes a 401 for the API and the web page (``AuthenticationFailureLog``).
+    private func recordFailure(_ error: HeraldHTTPError, request: Request, context: Context, caller: Caller?) {
+        let credential: String
+        if let key = try? RequestCredentials.key(from: request.headers) {
+            credential = AuthenticationFailureLog.describe(key: key)
+        } else if request.headers[.authorization] != nil {
+            credential = "unreadable Authorization header"
+        } else if request.headers[.xSignature] != nil {
+            credential = "X-Signature"
+        } else {
+            credential = "no credentials"
+        }
+        let named = context.parameters.get("workspace") ?? request.uri.queryParameters.get("workspace")
+        failures.record(credential: credential, workspace: named ?? caller?.identity.workspaceId, reason: error.message, path: request.uri.path)
+    }
+
+    private func httpError(for error: IngestError, keyHash: Data?, context: Context) -> HeraldHTTPError {
         switch error {
         case .keyRevoked:
-            authenticator.forget(hash: keyHash)
+            if let keyHash { authenticator.forget(hash: keyHash) }
             return .unauthorized("API key is unknown or revoked")
         case .queueFull, .shuttingDown:
             return .unavailable(error.description)
@@ -212,4 +284,6 @@ extension DecodedEvent {
 extension HTTPTypes.HTTPField.Name {
     /// Segment's destination settings header.
     static let segmentSettings = HTTPTypes.HTTPField.Name("X-Segment-Settings")!
+    /// Segment's request signature (Webhooks destinations with a Shared Secret).
+    static let xSignature = HTTPTypes.HTTPField.Name("X-Signature")!
 }

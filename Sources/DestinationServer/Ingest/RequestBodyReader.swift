@@ -11,8 +11,13 @@ struct RequestBodyReader: Sendable {
     /// sends nothing for 30 s, but a client trickling a byte every 29 s would hold it for ever.
     var deadline: Duration = .seconds(60)
 
+    /// A limit in words: "500 KB", "24 MB".
+    static func describe(bytes: Int) -> String {
+        bytes % 1_048_576 == 0 ? "\(bytes / 1_048_576) MB" : "\(bytes / 1024) KB"
+    }
+
     func read(_ request: Request) async throws(HeraldHTTPError) -> [UInt8] {
-        let limitText = "\(limit / 1024) KB"
+        let limitText = Self.describe(bytes: limit)
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw .badRequest("request body is \(length) bytes; the limit is \(limitText)")
         }

@@ -6,13 +6,20 @@ import SegmentSpec
 /// - `GET /api/keys`: every key's id (its visible prefix), scope and dates, never the key; paged;
 /// - `POST /api/keys` with `{"scope": "ingest"|"admin"}`: 201 with the new key, shown this once;
 ///   409 when the workspace has ``HeraldStore/maximumActiveKeysPerWorkspace`` active keys;
-/// - `DELETE /api/keys/{id}`: revoke; requests with the key get 401 from then on.
+/// - `DELETE /api/keys/{id}`: revoke; requests with the key get 401 from then on;
+/// - `GET /api/auth-failures`: ingest requests refused with 401 lately (a key's visible
+///   prefix, never a key; how often; when last), for "is Segment sending the right key?".
 struct KeysController<Context: RequestContext>: Sendable {
     let store: any ManagementStorage
     let authenticator: AdminAuthenticator
     let bodyReader: RequestBodyReader
+    let failures: AuthenticationFailureLog
 
     func add(to router: Router<Context>) {
+        router.get("/api/auth-failures") { request, _ in
+            let identity = try await authenticator.requireAdmin(request)
+            return JSONResponse.make(body: ["failures": .array(failures.recent(workspace: identity.workspaceId).map(\.json))])
+        }
         router.get("/api/keys") { request, _ in
             let identity = try await authenticator.requireAdmin(request)
             let parameters = QueryParameters(request)

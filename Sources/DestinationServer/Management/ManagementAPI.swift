@@ -13,6 +13,7 @@ struct ManagementAPI<Context: RequestContext>: Sendable {
     let cancellationTTL: Duration
     /// Where preference links point.
     let links: PreferenceLinks
+    let failures: AuthenticationFailureLog
 
     func add(to router: Router<Context>) {
         let authenticator = AdminAuthenticator(store: store)
@@ -25,7 +26,7 @@ struct ManagementAPI<Context: RequestContext>: Sendable {
         MessagesController<Context>(store: store, authenticator: authenticator).add(to: router)
         MessageReportsController<Context>(store: store, authenticator: authenticator, bodyReader: RequestBodyReader(limit: 64 * 1024)).add(to: router)
         DryRunController<Context>(store: store, dryRuns: dryRun, replays: replayer, authenticator: authenticator, bodyReader: reader).add(to: router)
-        KeysController<Context>(store: store, authenticator: authenticator, bodyReader: reader).add(to: router)
+        KeysController<Context>(store: store, authenticator: authenticator, bodyReader: reader, failures: failures).add(to: router)
         router.get("/api/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
         }

@@ -12,6 +12,7 @@ struct WebEventsController<Context: RequestContext>: Sendable {
     let store: any ManagementStorage
     let renderer: WebPageRenderer
     let gate: WebSessionGate
+    let failures: AuthenticationFailureLog
 
     func add(to router: Router<Context>) {
         router.get("/static/{file}") { _, context in
@@ -86,6 +87,17 @@ struct WebEventsController<Context: RequestContext>: Sendable {
             "endpoint": "\(WebSessionGate.scheme(request))://\(host)/inbound/segment", "workspace": session.identity.workspaceId,
         ]
         if page.count > WebPageRenderer.pageSize, let last = events.last { context["nextHref"] = "/?cursor=\(last.seq)" }
+        if events.isEmpty && before == nil {
+            // "Check the API key": what Segment (or anyone) sent that was refused.
+            let refused = failures.recent(workspace: session.identity.workspaceId).prefix(10)
+            if !refused.isEmpty {
+                context["hasFailures"] = true
+                context["failures"] = refused.map { entry -> [String: Any] in
+                    ["credential": entry.credential, "reason": entry.reason, "count": entry.count, "path": entry.path,
+                     "lastAt": Timestamp(entry.lastAt).iso8601]
+                }
+            }
+        }
         return renderer.page("events", title: "Events", context: context, session: session.page, nav: "events")
     }
 

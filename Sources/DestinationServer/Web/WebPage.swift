@@ -10,11 +10,12 @@ import SegmentSpec
 struct WebPage<Context: RequestContext>: Sendable {
     let store: any ManagementStorage
     let dryRun: DryRun
+    let failures: AuthenticationFailureLog
 
     func add(to router: Router<Context>) {
         let renderer = WebPageRenderer()
         let gate = WebSessionGate(store: store)
-        WebEventsController<Context>(store: store, renderer: renderer, gate: gate).add(to: router)
+        WebEventsController<Context>(store: store, renderer: renderer, gate: gate, failures: failures).add(to: router)
         WebConfigurationController<Context>(store: store, dryRun: dryRun, renderer: renderer, gate: gate).add(to: router)
         WebRunsController<Context>(store: store, renderer: renderer, gate: gate).add(to: router)
         PreferencePageController<Context>(store: store, renderer: renderer, now: { Timestamp(Date()) }).add(to: router)

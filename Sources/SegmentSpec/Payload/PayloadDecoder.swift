@@ -45,6 +45,13 @@ public struct DecodedPayload: Sendable {
     public let writeKey: String?
     /// Every event of the request in order.
     public let events: [DecodedEvent]
+
+    /// A payload of `events` carried as `shape`.
+    public init(shape: PayloadShape, writeKey: String?, events: [DecodedEvent]) {
+        self.shape = shape
+        self.writeKey = writeKey
+        self.events = events
+    }
 }
 
 /// Turns a request body into events: parses, unwraps arrays and batch envelopes, merges a
@@ -97,6 +104,28 @@ public struct PayloadDecoder: Sendable {
             throw .invalidShape("body must be an event object, an array of events or {\"batch\": [...]}, not \(root.kindName)")
         }
     }
+
+    /// Decodes one element of a bare JSON array of events, cut from the body by
+    /// ``JSONArraySplitter`` (Webhooks (Actions) batches): the element is stored as sent.
+    ///
+    /// - Parameters:
+    ///   - offset: where the element starts in the body, for the error message.
+    /// - Throws: ``PayloadError/malformed(_:)`` when the element is not valid JSON (the whole
+    ///   request is refused, as a body that is not JSON is); an element that is JSON but not a
+    ///   valid event is returned rejected.
+    public func decodeArrayElement(_ bytes: [UInt8], index: Int, offset: Int) throws(PayloadError) -> DecodedEvent {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            throw .malformed(MalformedJSONError(reason: error.reason, offset: offset + error.offset))
+        }
+        return decodeElement(value, index: index, shared: nil, original: bytes[...])
+    }
+
+    /// The most events a bare array or a batch may hold; past it the request is refused
+    /// (``PayloadError/tooManyEvents(count:limit:)``).
+    public var maximumBatchEvents: Int { limits.maximumBatchEvents }
 
     /// The `writeKey` at the top level of `body` when it is a JSON object that has one.
     ///
@@ -156,14 +185,16 @@ public struct PayloadDecoder: Sendable {
             throw .invalidShape("the batch-level context and integrations are \(sharedBytes) bytes; merged into each event they exceed the 32 KB event limit")
         }
         let spans = elementRanges.flatMap { $0.count == elements.count ? $0 : nil }
+        // A body as large as the request limit allows must not be refused for its own size.
+        let expandedLimit = max(Self.maximumExpandedBatchBytes, limits.maximumRequestBytes)
         var expanded = 0
         var events: [DecodedEvent] = []
         events.reserveCapacity(elements.count)
         for (index, element) in elements.enumerated() {
             let decoded = decodeElement(element, index: index, shared: shared, original: spans.map { body[$0[index]] })
             expanded += decoded.storedJSON.count
-            if expanded > Self.maximumExpandedBatchBytes {
-                throw .invalidShape("the batch grows past \(Self.maximumExpandedBatchBytes / 1_048_576) MB once its shared context is merged into each event; send smaller batches")
+            if expanded > expandedLimit {
+                throw .invalidShape("the batch grows past \(expandedLimit / 1_048_576) MB once its shared context is merged into each event; send smaller batches")
             }
             events.append(decoded)
         }

@@ -31,6 +31,20 @@ final class HeraldProcess {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// Runs `herald <arguments>` to completion; returns its exit code and standard error.
+    static func runToCompletionWithError(_ arguments: [String]) throws -> (status: Int32, errorOutput: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     /// Starts `herald serve` on `database` with a free port and waits until it listens.
     ///
     /// - Parameter openFilesLimit: when set, the server runs under this open-files limit
@@ -52,7 +66,7 @@ final class HeraldProcess {
         try process.run()
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("Listening on http://") }),
+            if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("Listening on http") }),
                 let port = line.split(separator: " ")[2].split(separator: ":").last.flatMap({ Int($0) })
             {
                 self.port = port

@@ -31,7 +31,7 @@ struct LiveHerald: Sendable {
         configuration.port = 0
         configuration.logLevel = .warning
         configure(&configuration)
-        let app = buildApplication(configuration, store: store)
+        let app = try buildApplication(configuration, store: store)
         return try await app.test(.live) { client in
             let port = try #require(client.port)
             let herald = LiveHerald(
