@@ -41,7 +41,11 @@ public struct PreferenceToken: Sendable, Hashable {
         // Compared in constant time: how far a forged signature matches must not show in the timing.
         let expected = mac(payload, key: key)
         guard zip(expected, signature).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else { return nil }
-        return PreferenceToken(workspace: String(text[..<newline]), profileId: String(text[text.index(after: newline)...]))
+        let verified = PreferenceToken(workspace: String(text[..<newline]), profileId: String(text[text.index(after: newline)...]))
+        // One spelling only: base64's last character carries unused bits, so another spelling
+        // can decode to the same bytes; only the token Herald made is accepted.
+        guard make(workspace: verified.workspace, profileId: verified.profileId, key: key) == token else { return nil }
+        return verified
     }
 
     /// The CSRF field of the preference page's form for `token`: derived from the token with
