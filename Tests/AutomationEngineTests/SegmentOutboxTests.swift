@@ -152,4 +152,29 @@ struct SegmentOutboxTests {
         #expect(calls.last?["properties"]?["reason"]?.stringValue == "550 mailbox unavailable")
         #expect(try await engine.store.recordReport(.opened, messageId: id, workspace: "default", at: EngineHarness.now)?.message.status == .undeliverable)
     }
+
+    @Test("a preference change writes User Unsubscribed / User Subscribed with topic, channel and source, once per change")
+    func preferenceChanges() async throws {
+        let (engine, _) = try await Self.engine()
+        try await engine.send(#"{"type":"identify","userId":"u-7","traits":{"name":"Grace"}}"#)
+        let optOut = PreferenceChoice(topic: "news", channel: PreferenceChoice.all, status: .optOut)
+        _ = try await engine.store.setPreferences(workspace: "default", profileId: "u-7", [optOut], source: .api, at: EngineHarness.now)
+        // The same choice again changes nothing and reports nothing.
+        _ = try await engine.store.setPreferences(workspace: "default", profileId: "u-7", [optOut], source: .api, at: EngineHarness.now)
+        try await engine.send(#"{"type":"identify","userId":"u-7","traits":{"unsubscribed":true}}"#)
+        let calls = try await Self.calls(engine.store)
+        #expect(calls.map { $0["event"]?.stringValue } == ["User Unsubscribed", "User Unsubscribed"])
+        #expect(calls.allSatisfy { $0["userId"]?.stringValue == "u-7" })
+        let first = try #require(calls.first?["properties"]?.objectValue)
+        #expect(first["topic"]?.stringValue == "news")
+        #expect(first["channel"]?.stringValue == "*")
+        #expect(first["source"]?.stringValue == "api")
+        let second = try #require(calls.last?["properties"]?.objectValue)
+        #expect(second["source"]?.stringValue == "identify")
+        #expect(second["channel"]?.stringValue == "type:smtp")
+
+        let optIn = PreferenceChoice(topic: "news", channel: PreferenceChoice.all, status: .optIn)
+        _ = try await engine.store.setPreferences(workspace: "default", profileId: "u-7", [optIn], source: .page, at: EngineHarness.now)
+        #expect(try await Self.calls(engine.store).last?["event"]?.stringValue == "User Subscribed")
+    }
 }

@@ -28,6 +28,10 @@ public enum SegmentSourceEvent: String, Sendable, Hashable, CaseIterable {
     case messageClicked = "Message Clicked"
     case messageUndeliverable = "Message Undeliverable"
     case messageUnroutable = "Message Unroutable"
+    /// A recipient opted back in to a topic or channel (or `unsubscribed` turned false).
+    case userSubscribed = "User Subscribed"
+    /// A recipient opted out of a topic or channel (the preference page, one-click, the API, a trait).
+    case userUnsubscribed = "User Unsubscribed"
 
     /// The event a message entering `status` sends, if any (`queued` and `skipped` send none).
     public init?(entering status: MessageStatus) {

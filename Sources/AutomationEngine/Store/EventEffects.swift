@@ -85,7 +85,7 @@ struct EventEffects: EventTransaction {
 
     /// Profiles and groups of `workspace`, in this transaction.
     func profiles(workspace: String, time: Timestamp) -> any ProfileTransaction {
-        ProfileStore(db: db, workspace: workspace, time: time)
+        ProfileStore(db: db, workspace: workspace, time: time, store: store)
     }
 
     // MARK: Cancellation

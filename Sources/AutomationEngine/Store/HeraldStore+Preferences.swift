@@ -16,6 +16,8 @@ public struct PreferenceChangeRecord: Sendable, Hashable {
 struct PreferenceRecords {
     let db: Database
     let workspace: String
+    /// Where changes are reported to the workspace's Segment source (nil: reads only).
+    var store: HeraldStore? = nil
 
     /// The recipient's current choices.
     func choices(of profileId: String) throws -> [PreferenceRecord] {
@@ -46,11 +48,27 @@ struct PreferenceRecords {
         return changes
     }
 
-    /// Appends a change to the recipient's history.
+    /// Appends a change to the recipient's history and, in the same transaction, writes
+    /// `User Subscribed` / `User Unsubscribed` to the workspace's Segment outbox (when it
+    /// sends to Segment), attributed to the profile's `userId` (else its profile id).
     func log(_ choice: PreferenceChoice, profileId: String, source: String, at ms: Int64) throws {
         try db.cachedStatement(sql: """
             INSERT INTO preferenceChange (workspaceId, profileId, topic, channel, status, source, at) VALUES (?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [workspace, profileId, choice.topic, choice.channel, choice.status.rawValue, source, ms])
+        let change = db.lastInsertedRowID
+        guard let store else { return }
+        let userId = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT userId FROM profile WHERE workspaceId = ? AND profileId = ?"), arguments: [workspace, profileId]) ?? profileId
+        let event: SegmentSourceEvent = choice.status == .optIn ? .userSubscribed : .userUnsubscribed
+        var properties = JSONObject()
+        properties["topic"] = .string(choice.topic)
+        properties["channel"] = .string(choice.channel)
+        properties["source"] = .string(source)
+        var fields = JSONObject()
+        fields["userId"] = .string(userId)
+        fields["event"] = .string(event.rawValue)
+        fields["properties"] = .object(properties)
+        try SegmentOutbox(db: db, store: store).enqueue(workspace: workspace, key: "preference:\(change)", type: "track", fields: fields, at: ms)
     }
 
     /// The key that signs the workspace's preference links, made on first use.
@@ -93,7 +111,7 @@ extension HeraldStore {
         workspace: String, profileId: String, _ choices: [PreferenceChoice], source: PreferenceSource, at time: Timestamp
     ) async throws -> [PreferenceChangeRecord] {
         try await writer.write { db in
-            try PreferenceRecords(db: db, workspace: workspace).apply(choices, profileId: profileId, source: source.rawValue, at: time.millisecondsSince1970)
+            try PreferenceRecords(db: db, workspace: workspace, store: self).apply(choices, profileId: profileId, source: source.rawValue, at: time.millisecondsSince1970)
         }
     }
 

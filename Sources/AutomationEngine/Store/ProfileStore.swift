@@ -7,6 +7,8 @@ struct ProfileStore: ProfileTransaction {
     let db: Database
     let workspace: String
     let time: Timestamp
+    /// For the Segment outbox (preference changes are reported there).
+    let store: HeraldStore
 
     /// The profile id an id is known as (following aliases), or the id itself.
     func resolve(_ id: String) throws -> String {
@@ -61,6 +63,6 @@ struct ProfileStore: ProfileTransaction {
     }
 
     func logPreference(_ choice: PreferenceChoice, profileId: String, source: PreferenceSource) throws {
-        try PreferenceRecords(db: db, workspace: workspace).log(choice, profileId: profileId, source: source.rawValue, at: time.millisecondsSince1970)
+        try PreferenceRecords(db: db, workspace: workspace, store: store).log(choice, profileId: profileId, source: source.rawValue, at: time.millisecondsSince1970)
     }
 }

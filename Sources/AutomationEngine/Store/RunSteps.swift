@@ -39,7 +39,7 @@ struct RunSteps: StepTransaction {
 
     /// Profiles and groups of `workspace`, in this transaction.
     func profiles(workspace: String, time: Timestamp) -> any ProfileTransaction {
-        ProfileStore(db: db, workspace: workspace, time: time)
+        ProfileStore(db: db, workspace: workspace, time: time, store: store)
     }
 
     func preferenceChoices(workspace: String, profileId: String) throws -> [PreferenceRecord] {
