@@ -37,7 +37,7 @@ struct ManagementCommandLineTests {
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = try FileHandle(forWritingTo: directory.appendingPathComponent("stdout"))
             process.standardError = try FileHandle(forWritingTo: directory.appendingPathComponent("stderr"))
-            try process.run()
+            try ProcessLaunch.run(process)
         }
 
         var output: String { (try? String(contentsOf: directory.appendingPathComponent("stdout"), encoding: .utf8)) ?? "" }

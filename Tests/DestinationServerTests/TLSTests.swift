@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HeraldTestSupport
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -24,7 +25,7 @@ struct TLSTests {
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "openssl could not make a test certificate")
     }

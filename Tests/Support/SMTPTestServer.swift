@@ -57,7 +57,7 @@ public final class SMTPTestServer: Sendable {
         process.standardOutput = output
         process.standardError = output
         process.standardInput = input
-        try process.run()
+        try ProcessLaunch.run(process)
         let deadline = Date().addingTimeInterval(30)
         var found: Int?
         while Date() < deadline, process.isRunning {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HeraldTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,7 +38,7 @@ final class WebDriver {
         driver.arguments = ["--port=\(port)"]
         driver.standardOutput = FileHandle.nullDevice
         driver.standardError = FileHandle.nullDevice
-        try driver.run()
+        try ProcessLaunch.run(driver)
         var ready = false
         for _ in 0..<100 where !ready {
             ready = (try? await call(.GET, "/status"))?["ready"] == true
