@@ -22,7 +22,7 @@ struct ManagementCommandLineTests {
     /// `herald <arguments>` as a child process, its output going to files so a long-running
     /// command (`events tail`) can be started, then awaited.
     final class Child {
-        let process = Process()
+        let process: ChildProcess
         let directory: URL
 
         init(_ arguments: [String], environment: [String: String] = [:]) throws {
@@ -31,13 +31,11 @@ struct ManagementCommandLineTests {
             for name in ["stdout", "stderr"] {
                 _ = FileManager.default.createFile(atPath: directory.appendingPathComponent(name).path, contents: nil)
             }
-            process.executableURL = HeraldProcess.executable
-            process.arguments = arguments
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = try FileHandle(forWritingTo: directory.appendingPathComponent("stdout"))
-            process.standardError = try FileHandle(forWritingTo: directory.appendingPathComponent("stderr"))
-            try ProcessLaunch.run(process)
+            process = try ChildProcess(
+                HeraldProcess.executable.path, arguments,
+                environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
+                standardOutput: .file(directory.appendingPathComponent("stdout").path),
+                standardError: .file(directory.appendingPathComponent("stderr").path))
         }
 
         var output: String { (try? String(contentsOf: directory.appendingPathComponent("stdout"), encoding: .utf8)) ?? "" }
@@ -49,12 +47,11 @@ struct ManagementCommandLineTests {
             while process.isRunning {
                 if ContinuousClock.now > deadline {
                     process.terminate()
-                    Issue.record("herald \(process.arguments ?? []) did not finish within \(timeout); output so far: \(output) \(errors)")
+                    Issue.record("herald \(process.commandLine.dropFirst()) did not finish within \(timeout); output so far: \(output) \(errors)")
                     break
                 }
                 try await Task.sleep(for: .milliseconds(50))
             }
-            process.waitUntilExit()
             return Outcome(status: process.terminationStatus, output: output, errors: errors)
         }
 
@@ -343,10 +340,10 @@ struct ManagementCommandLineTests {
             let tail = try Child(["events", "tail", "--url", herald.baseURL, "--key", herald.adminKey, "--interval", "100ms"])
             try await Task.sleep(for: .seconds(1))
             #expect(tail.process.isRunning)
-            kill(tail.process.processIdentifier, SIGINT)
+            tail.process.send(SIGINT)
             let result = try await tail.finish(timeout: .seconds(10))
             #expect(result.status == 0)
-            #expect(tail.process.terminationReason == .exit)
+            #expect(tail.process.termination == .exit(0))  // it exited on SIGINT, not killed by it
         }
     }
 }

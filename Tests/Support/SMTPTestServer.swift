@@ -19,8 +19,7 @@ public final class SMTPTestServer: Sendable {
     /// The user name and password it requires (nil: no AUTH).
     public let user: String?
     public let password: String?
-    private let process: Process
-    private let input: Pipe
+    private let process: ChildProcess
 
     /// The self-signed certificate it presents, for the client to trust.
     public var certificateFile: String { directory.appendingPathComponent("cert.pem").path }
@@ -43,21 +42,14 @@ public final class SMTPTestServer: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.user = user
         self.password = password
-        process = Process()
-        input = Pipe()
-        // Debian's interpreter: python3-aiosmtpd is installed for it, not for another python3 on the PATH.
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         var arguments = [Self.script, "--spool", directory.appendingPathComponent("spool").path]
         if tls { arguments += ["--tls-dir", directory.path] }
         if let user, let password { arguments += ["--user", user, "--password", password] }
         if discard { arguments.append("--discard") }
-        process.arguments = arguments
-        _ = FileManager.default.createFile(atPath: directory.appendingPathComponent("output.txt").path, contents: nil)
-        let output = try FileHandle(forWritingTo: directory.appendingPathComponent("output.txt"))
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = input
-        try ProcessLaunch.run(process)
+        let output = directory.appendingPathComponent("output.txt").path
+        // Debian's interpreter: python3-aiosmtpd is installed for it, not for another python3 on the PATH.
+        // Its standard input is a pipe this object holds: the script exits when it closes.
+        process = try ChildProcess("/usr/bin/python3", arguments, standardInput: .pipe, standardOutput: .file(output), standardError: .file(output))
         let deadline = Date().addingTimeInterval(30)
         var found: Int?
         while Date() < deadline, process.isRunning {
@@ -85,8 +77,9 @@ public final class SMTPTestServer: Sendable {
         if process.isRunning {
             process.terminate()
             // The script exits at once on SIGTERM; should it not, it is killed rather than waited for.
-            let pid = process.processIdentifier
-            DispatchQueue.global().asyncAfter(deadline: .now() + 5) { kill(pid, SIGKILL) }
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning, Date() < deadline { usleep(10_000) }
+            process.send(SIGKILL)
             process.waitUntilExit()
         }
         return output
@@ -117,10 +110,6 @@ public final class SMTPTestServer: Sendable {
     }
 
     deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
         try? FileManager.default.removeItem(at: directory)
     }
 }

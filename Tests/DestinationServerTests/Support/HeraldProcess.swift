@@ -8,7 +8,7 @@ import Glibc
 
 /// The real `herald` binary run as a child process, for crash and restart tests.
 final class HeraldProcess {
-    let process = Process()
+    let process: ChildProcess
     let outputFile: URL
     private(set) var port: Int = 0
 
@@ -20,29 +20,15 @@ final class HeraldProcess {
 
     /// Runs `herald <arguments>` to completion and returns its exit code and standard output.
     static func runToCompletion(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try ProcessLaunch.run(process)
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let process = try ChildProcess(executable.path, arguments, standardOutput: .pipe)
+        let data = process.standardOutput?.readDataToEndOfFile() ?? Data()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     /// Runs `herald <arguments>` to completion; returns its exit code and standard error.
     static func runToCompletionWithError(_ arguments: [String]) throws -> (status: Int32, errorOutput: String) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = pipe
-        try ProcessLaunch.run(process)
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let process = try ChildProcess(executable.path, arguments, standardError: .pipe)
+        let data = process.standardError?.readDataToEndOfFile() ?? Data()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
@@ -54,17 +40,14 @@ final class HeraldProcess {
         outputFile = URL(fileURLWithPath: database + ".stdout-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         let arguments = ["serve", "--db", database, "--port", "0", "--log-level", "warning"] + extraArguments
+        let environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         if let openFilesLimit {
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "ulimit -n \(openFilesLimit) && exec \"$0\" \"$@\"", Self.executable.path] + arguments
+            process = try ChildProcess(
+                "/bin/sh", ["-c", "ulimit -n \(openFilesLimit) && exec \"$0\" \"$@\"", Self.executable.path] + arguments,
+                environment: environment, standardOutput: .file(outputFile.path))
         } else {
-            process.executableURL = Self.executable
-            process.arguments = arguments
+            process = try ChildProcess(Self.executable.path, arguments, environment: environment, standardOutput: .file(outputFile.path))
         }
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = try FileHandle(forWritingTo: outputFile)
-        process.standardError = FileHandle.nullDevice
-        try ProcessLaunch.run(process)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("Listening on http") }),
@@ -86,7 +69,7 @@ final class HeraldProcess {
 
     /// Kills the process with SIGKILL: no chance to flush or clean up.
     func killHard() {
-        kill(process.processIdentifier, SIGKILL)
+        process.send(SIGKILL)
         process.waitUntilExit()
     }
 
@@ -98,17 +81,15 @@ final class HeraldProcess {
 
     /// Sends `signal` without waiting for the process to exit.
     func signal(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        process.send(signal)
     }
 
     /// Waits for the process to exit; returns its exit status.
     func waitForExit() -> Int32 {
-        process.waitUntilExit()
-        return process.terminationStatus
+        process.terminationStatus
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(at: outputFile)
     }
 }

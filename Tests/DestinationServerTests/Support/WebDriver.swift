@@ -13,7 +13,7 @@ import Testing
 /// HTTP), for the web page's end-to-end test. `make test` installs Debian's chromium and
 /// chromium-driver; without them the test fails and says how to install them.
 final class WebDriver {
-    private let driver = Process()
+    private var driver: ChildProcess?
     private let base: String
     private var session = ""
 
@@ -34,11 +34,7 @@ final class WebDriver {
         }
         let port = Int.random(in: 20_000..<40_000)
         base = "http://127.0.0.1:\(port)"
-        driver.executableURL = URL(fileURLWithPath: chromedriver)
-        driver.arguments = ["--port=\(port)"]
-        driver.standardOutput = FileHandle.nullDevice
-        driver.standardError = FileHandle.nullDevice
-        try ProcessLaunch.run(driver)
+        driver = try ChildProcess(chromedriver, ["--port=\(port)"])
         var ready = false
         for _ in 0..<100 where !ready {
             ready = (try? await call(.GET, "/status"))?["ready"] == true
@@ -57,10 +53,8 @@ final class WebDriver {
     /// Closes the browser and stops chromedriver.
     func quit() async {
         _ = try? await call(.DELETE, "/session/\(session)")
-        driver.terminate()
-        // Not waitUntilExit(): on Linux it waits on a run loop this async context never runs.
-        for _ in 0..<50 where driver.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
-        if driver.isRunning { kill(driver.processIdentifier, SIGKILL) }
+        driver?.terminate()
+        if await driver?.waitForExit(timeout: .seconds(5)) == nil { driver?.send(SIGKILL) }
     }
 
     func open(_ url: String) async throws {
