@@ -1,14 +1,27 @@
+import DestinationServer
 import Foundation
+import Logging
+import Synchronization
 
 /// Writes whole lines to standard output at once, unbuffered, so a supervisor or a test
 /// reading a pipe sees startup lines immediately.
+///
+/// With `--log-format json` every line is a JSON log record instead (``JSONLogHandler``), so
+/// a log shipper reading the server's output parses the startup lines like the rest.
 enum Console {
+    private static let json = Atomic<Bool>(false)
+
+    /// From now on, lines are written as JSON log records.
+    static func writeJSON() { json.store(true, ordering: .relaxed) }
+
     static func line(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        let line = json.load(ordering: .relaxed) ? JSONLogHandler.line(level: .notice, label: "herald", message: text) : text
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     /// Writes a line to standard error (problems and what to do about them).
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        let line = json.load(ordering: .relaxed) ? JSONLogHandler.line(level: .error, label: "herald", message: text) : text
+        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }

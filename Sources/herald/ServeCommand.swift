@@ -17,7 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
             key and prints them once. SIGTERM or SIGINT stops it gracefully.
 
             Every option can also be set in the environment: HERALD_HOST, HERALD_PORT, \
-            HERALD_DB, HERALD_CONFIG, HERALD_LOG_LEVEL, HERALD_ALLOW_DESTINATIONS, HERALD_PUBLIC_URL, HERALD_SMTP_CA_FILE.
+            HERALD_DB, HERALD_CONFIG, HERALD_LOG_LEVEL, HERALD_LOG_FORMAT, HERALD_ALLOW_DESTINATIONS, HERALD_PUBLIC_URL, HERALD_SMTP_CA_FILE.
 
             Webhooks and mail servers reach public addresses only: a URL or smtp host that is, or resolves to, a \
             loopback, private, link-local, CGNAT, unique-local, multicast or reserved address \
@@ -47,6 +47,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default info, or HERALD_LOG_LEVEL).")
     var logLevel: String?
+
+    @Option(help: ArgumentHelp(
+        "Log format: text (default), or json: one JSON object per line for log shippers (or HERALD_LOG_FORMAT).",
+        discussion: "Each record has time, level, label and message, then its metadata as fields; a request's lines carry its hb.request.id. The startup lines are records too.",
+        valueName: "text|json"))
+    var logFormat: String?
 
     @Option(help: "How long a messageId is remembered for deduplication, in hours (default 168 = 7 days).")
     var dedupWindowHours: Int = 168
@@ -107,6 +113,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        switch (logFormat ?? environment["HERALD_LOG_FORMAT"])?.lowercased() {
+        case nil, "text": break
+        case "json":
+            // Before the first logger is made: bootstrap applies to loggers made after it.
+            LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
+            Console.writeJSON()
+        case let other?:
+            throw ValidationError("--log-format \(other) is not text or json")
+        }
         MallocArenas.limitForServer(environment: environment)
         var configuration = ServerConfiguration()
         configuration.host = host ?? environment["HERALD_HOST"] ?? configuration.host

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldTestSupport
+import SegmentSpec
 import Testing
 
 #if canImport(Glibc)
@@ -50,7 +51,7 @@ final class HeraldProcess {
         }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("Listening on http") }),
+            if let line = lines.first(where: { $0.hasPrefix("Listening on http") }),
                 let port = line.split(separator: " ")[2].split(separator: ":").last.flatMap({ Int($0) })
             {
                 self.port = port
@@ -65,6 +66,16 @@ final class HeraldProcess {
     /// Everything the server printed so far.
     var output: String {
         (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
+    }
+
+    /// The lines printed so far; with `--log-format json`, each record's `message`.
+    var lines: [String] {
+        output.split(separator: "\n").map { line in
+            guard line.hasPrefix("{"), let record = try? JSONParser.parse(String(line)), let message = record["message"]?.stringValue else {
+                return String(line)
+            }
+            return message
+        }
     }
 
     /// Kills the process with SIGKILL: no chance to flush or clean up.
