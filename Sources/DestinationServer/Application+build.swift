@@ -58,6 +58,9 @@ public func buildApplication(
     // Services stop in reverse order: the outbound client's connections (and SMTP sessions)
     // close after the engine's last delivery and the outbox's last send to Segment.
     var services: [any Service] = [outbound, smtp, writer, pruner, processing, steps, delivery, segmentOutbox]
+    if let age = configuration.retention {
+        services.append(RetentionPruner(store: store, age: age, interval: configuration.retentionInterval, metrics: engineMetrics, logger: logger))
+    }
     let server: HTTPServerBuilder
     if let tls = configuration.tls {
         server = try .tls(http1, tlsConfiguration: tls.serverConfiguration)

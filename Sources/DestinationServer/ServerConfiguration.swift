@@ -17,6 +17,11 @@ public struct ServerConfiguration: Sendable {
     public var dedupWindow: Duration = .seconds(7 * 24 * 3600)
     /// Events allowed to wait for a commit before requests get 503.
     public var ingestQueueCapacity: Int = 50_000
+    /// What is older than this and finished (processed events, final messages, ended runs,
+    /// refused Segment calls) is removed in the background; nil keeps everything.
+    public var retention: Duration?
+    /// Time between retention passes.
+    public var retentionInterval: Duration = .seconds(600)
     /// How often per-workspace rate limits are re-read from the database.
     public var rateLimitRefresh: Duration = .seconds(2)
     /// How long a cancellation token keeps stopping runs created after it (DESIGN §3: 24 h).

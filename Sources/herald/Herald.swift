@@ -16,7 +16,7 @@ struct Herald: AsyncParsableCommand {
         version: HeraldVersion.current,
         subcommands: [
             ServeCommand.self, KeysCommand.self, WorkspacesCommand.self, CheckCommand.self, ApplyCommand.self, TestCommand.self,
-            ExportCommand.self, SendTestCommand.self, EventsCommand.self, BackupCommand.self, RestoreCommand.self,
+            ExportCommand.self, SendTestCommand.self, EventsCommand.self, BackupCommand.self, RestoreCommand.self, PruneCommand.self,
         ]
     )
 }

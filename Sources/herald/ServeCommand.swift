@@ -17,7 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
             key and prints them once. SIGTERM or SIGINT stops it gracefully.
 
             Every option can also be set in the environment: HERALD_HOST, HERALD_PORT, \
-            HERALD_DB, HERALD_CONFIG, HERALD_LOG_LEVEL, HERALD_LOG_FORMAT, HERALD_ALLOW_DESTINATIONS, HERALD_PUBLIC_URL, HERALD_SMTP_CA_FILE.
+            HERALD_DB, HERALD_CONFIG, HERALD_LOG_LEVEL, HERALD_LOG_FORMAT, HERALD_RETENTION, HERALD_ALLOW_DESTINATIONS, HERALD_PUBLIC_URL, HERALD_SMTP_CA_FILE.
 
             Webhooks and mail servers reach public addresses only: a URL or smtp host that is, or resolves to, a \
             loopback, private, link-local, CGNAT, unique-local, multicast or reserved address \
@@ -53,6 +53,12 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: "Each record has time, level, label and message, then its metadata as fields; a request's lines carry its hb.request.id. The startup lines are records too.",
         valueName: "text|json"))
     var logFormat: String?
+
+    @Option(help: ArgumentHelp(
+        "Remove what is finished and older than this, e.g. 90d (or HERALD_RETENTION; default: keep everything).",
+        discussion: "Processed events with their traces, messages in a final status with their history, ended runs with their steps, and calls Segment refused; in small batches every 10 minutes, beside ingest. Unprocessed events, queued messages, pending runs and once_per ledgers always stay, and deduplication keeps its own keys for the dedup window. `herald prune --dry-run` shows what an age would remove.",
+        valueName: "duration"))
+    var retention: String?
 
     @Option(help: "How long a messageId is remembered for deduplication, in hours (default 168 = 7 days).")
     var dedupWindowHours: Int = 168
@@ -142,6 +148,12 @@ struct ServeCommand: AsyncParsableCommand {
         guard engineBacklog >= 0 else { throw ValidationError("--engine-backlog must be 0 (never slow ingest down) or a number of events") }
         configuration.engineBacklogLimit = engineBacklog
         configuration.outboundDestinations = try Self.outboundDestinations(flags: allowDestinations, environment: environment)
+        if let retentionText = retention ?? environment["HERALD_RETENTION"] {
+            guard let age = DurationText.parse(retentionText), age >= .seconds(3600) else {
+                throw ValidationError("--retention must be a duration of an hour or more, such as 30d or 12w")
+            }
+            configuration.retention = age
+        }
         if let deliveryLease {
             guard let lease = DurationText.parse(deliveryLease), lease >= .seconds(1) else {
                 throw ValidationError("--delivery-lease must be a duration such as 70s or 5m")
@@ -206,6 +218,8 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CommandFailure("configuration \(configPath) is invalid; nothing was applied and the server did not start")
             }
         }
+        Console.line(configuration.retention.map { "Retention: finished records older than \(DurationText.describe(milliseconds: $0.wholeMilliseconds)) are removed every 10 minutes" }
+            ?? "Retention: everything is kept (--retention sets an age)")
         let connectionsLine = "Connections: up to \(configuration.maximumConnections) at once (open files limit \(openFiles)); "
             + "a connection idle for \(configuration.idleTimeout.components.seconds) s is closed"
         Console.line(configuration.outboundDestinations.allowsOnlyPublicAddresses

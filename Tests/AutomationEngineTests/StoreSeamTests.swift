@@ -90,6 +90,12 @@ private final class FailingCommitStorage: EngineStorage {
     func pruneDedupKeys(olderThan cutoff: Timestamp, batchSize: Int) async throws -> Int {
         try await base.pruneDedupKeys(olderThan: cutoff, batchSize: batchSize)
     }
+    func prune(_ kind: RetainedRecord, olderThan cutoff: Timestamp, batchSize: Int) async throws -> Int {
+        try await base.prune(kind, olderThan: cutoff, batchSize: batchSize)
+    }
+    func countPrunable(_ kind: RetainedRecord, olderThan cutoff: Timestamp) async throws -> Int {
+        try await base.countPrunable(kind, olderThan: cutoff)
+    }
     func readEventEffects<T: Sendable>(_ body: @escaping @Sendable (any EventTransaction) throws -> T) async throws -> T {
         try await base.readEventEffects(body)
     }

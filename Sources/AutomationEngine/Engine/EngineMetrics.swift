@@ -48,6 +48,12 @@ public struct EngineMetrics: Sendable {
         counter("herald_runs_total", [("automation", automation), ("state", state)]).increment()
     }
 
+    /// Records of `kind` removed by retention.
+    func pruned(_ kind: String, count: Int) {
+        guard count > 0 else { return }
+        counter("herald_retention_pruned_total", [("kind", kind)]).increment(by: count)
+    }
+
     /// Steps executed by the step worker.
     func stepsExecuted(_ count: Int) {
         guard count > 0 else { return }

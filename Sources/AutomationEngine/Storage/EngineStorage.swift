@@ -30,6 +30,15 @@ protocol EngineStorage: Sendable {
     /// Removes expired deduplication keys, `batchSize` per transaction; returns how many.
     func pruneDedupKeys(olderThan cutoff: Timestamp, batchSize: Int) async throws -> Int
 
+    // MARK: Retention
+
+    /// Removes up to `batchSize` records of `kind` older than `cutoff` (only what
+    /// ``RetainedRecord`` allows), in one transaction; returns how many.
+    func prune(_ kind: RetainedRecord, olderThan cutoff: Timestamp, batchSize: Int) async throws -> Int
+
+    /// How many records of `kind` a prune at `cutoff` would remove now.
+    func countPrunable(_ kind: RetainedRecord, olderThan cutoff: Timestamp) async throws -> Int
+
     // MARK: Event processing
 
     /// Runs `body` outside the single writer (gathering a pass's events).
