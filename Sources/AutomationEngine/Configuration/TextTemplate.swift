@@ -19,6 +19,8 @@ public struct TextTemplate: Sendable {
     /// The template as written.
     public let text: String
     private let template: MustacheTemplate
+    /// The same template rendered without swift-mustache, when it is only text and variables.
+    private let plain: PlainTemplate?
 
     /// Parses `text`.
     /// - Parameter escapingHTML: for an email's HTML part: `{{x}}` escapes `<`, `&`, quotes
@@ -35,17 +37,26 @@ public struct TextTemplate: Sendable {
             throw TemplateSyntaxError(reason: "\(error)", line: 1, column: 1)
         }
         self.text = text
+        plain = PlainTemplate(text, escapingHTML: escapingHTML)
     }
 
     /// The template rendered over `scope` (`data`, `profile`, `group`, `event`, ...).
     public func render(_ scope: JSONObject) -> String {
-        template.render(JSONValue.object(scope).mustacheContext)
+        plain?.render(scope) ?? template.render(JSONValue.object(scope).mustacheContext)
     }
 
-    /// The same over a scope already converted with `mustacheContext`, for several templates
-    /// rendered over one scope (a message's subject and body).
-    func render(mustacheContext: Any) -> String {
-        template.render(mustacheContext)
+    /// The same over a ``TemplateScope``, for several templates rendered over one scope (a
+    /// message's subject and body): it is converted for swift-mustache once, if at all.
+    func render(_ scope: TemplateScope) -> String {
+        plain?.render(scope.object) ?? template.render(scope.mustacheContext)
+    }
+
+    /// Whether the template renders without swift-mustache (text and variables only).
+    var isPlain: Bool { plain != nil }
+
+    /// The template through swift-mustache, whatever it is (to check the plain path against).
+    func renderThroughMustache(_ scope: JSONObject) -> String {
+        template.render(JSONValue.object(scope).mustacheContext)
     }
 
     /// Counts section nesting the way swift-mustache reads tags, delimiter changes

@@ -251,9 +251,6 @@ public final class RunWorker: Sendable {
                       recipient: String, explicitAddress: String?, template name: String, channelOverride: String?, scope: JSONObject, at ms: Int64,
                       _ steps: any StepTransaction) throws -> String {
         let messageId = "run-\(runId)-step-\(step)"
-        if try steps.messageExists(id: messageId) {
-            return "message \(messageId) already exists; not sent again"
-        }
         let template = configuration?.templates.first { $0.name == name }
         let channelName = channelOverride ?? template?.channel
         let channel = configuration?.channels.first { $0.name == channelName }
@@ -272,7 +269,7 @@ public final class RunWorker: Sendable {
                 topic: topic, channel: channel.name, isEmail: isEmail, choices: try steps.preferenceChoices(workspace: workspace, profileId: recipient),
                 traits: scope["profile"]?.objectValue)
         }
-        let context = JSONValue.object(scope).mustacheContext
+        let context = TemplateScope(scope)
         let subject = template?.subject.flatMap { render($0, context: context) }
         var body = template.flatMap { render($0.body, context: context) }
         let html = template?.html.flatMap { render($0, context: context, escapingHTML: true) }
@@ -310,7 +307,6 @@ public final class RunWorker: Sendable {
         case .log?:
             status = .sent
             reason = "written to the log"
-            logger.info("message \(messageId) to \(recipient): \(subject ?? "") \(body ?? "")")
         case .webhook?:
             status = .queued
             reason = "waiting for delivery"
@@ -324,13 +320,18 @@ public final class RunWorker: Sendable {
                 reason = "no email address: profile `\(recipient)` has no valid `email` trait and the send's `to:` is not an address"
             }
         }
-        try steps.insert(
+        let written = try steps.insertIfNew(
             NewMessage(
                 id: messageId, workspace: workspace, runId: runId, recipient: recipient, channel: channelName, channelType: channel?.kind.typeName,
                 template: name, subject: subject, body: body, status: status, reason: reason.map { $0 + trackingNote }, links: trackedLinks, html: html,
                 address: address,
                 unsubscribeURL: address == nil ? nil : token.flatMap { self.links.oneClickURL(token: $0, topic: topic?.name, channel: channelName ?? "") }),
             at: ms)
+        // Written once, by the step's first execution: its id is the run's and step's.
+        guard written else { return "message \(messageId) already exists; not sent again" }
+        if case .log? = channel?.kind, status == .sent {
+            logger.info("message \(messageId) to \(recipient): \(subject ?? "") \(body ?? "")")
+        }
         metrics.message(channel: channel?.kind.typeName ?? "none", status: status)
         return "message \(messageId) \(status.rawValue)" + (reason.map { ": \($0)" } ?? "")
     }
@@ -361,7 +362,7 @@ public final class RunWorker: Sendable {
 
     /// What `TemplateRenderer.render` gives, with the template parsed only the first time;
     /// `escapingHTML` for an email's HTML part (event data cannot add markup to it).
-    private func render(_ text: String, context: Any, escapingHTML: Bool = false) -> String? {
+    private func render(_ text: String, context: TemplateScope, escapingHTML: Bool = false) -> String? {
         let key = escapingHTML ? "html\u{0}" + text : text
         let parsed = parsedTemplates.withLock { cache -> TextTemplate? in
             if let known = cache[key] { return known }
@@ -370,7 +371,7 @@ public final class RunWorker: Sendable {
             cache[key] = .some(parsed)
             return parsed
         }
-        return parsed?.render(mustacheContext: context)
+        return parsed?.render(context)
     }
 
 

@@ -26,11 +26,11 @@ protocol StepTransaction {
     func cancelPendingRuns(workspace: String, token: String, except runId: Int64, at ms: Int64) throws -> Int
     /// Replaces a profile's traits (creating the profile when new).
     func saveProfileTraits(workspace: String, profileId: String, traits: JSONObject, at ms: Int64) throws
-    /// Whether message `id` was written already (a step re-run never sends twice).
-    func messageExists(id: String) throws -> Bool
     /// Writes a new message and its first status, with the Segment event of that status when
     /// the workspace sends one (in this transaction); a `queued` one is due for delivery at once.
-    func insert(_ message: NewMessage, at ms: Int64) throws
+    /// Returns false, writing nothing, when a message with its id exists (a step re-run never
+    /// sends twice).
+    func insertIfNew(_ message: NewMessage, at ms: Int64) throws -> Bool
     /// The key that signs open and click tracking tokens.
     func trackingKey() throws -> Data
     /// The workspace's Segment settings in force (nil: it sends nothing to Segment).

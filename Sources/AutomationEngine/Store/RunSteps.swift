@@ -6,6 +6,14 @@ import SegmentSpec
 struct RunSteps: StepTransaction {
     let db: Database
     let store: HeraldStore
+    /// One per transaction: it remembers the workspaces' Segment destinations it read.
+    private let outbox: SegmentOutbox
+
+    init(db: Database, store: HeraldStore) {
+        self.db = db
+        self.store = store
+        outbox = store.outbox(db)
+    }
 
     /// The runs due at `ms`, oldest due first.
     func dueRuns(at ms: Int64, limit: Int) throws -> [PendingRun] {
@@ -85,12 +93,12 @@ struct RunSteps: StepTransaction {
 
     /// The workspace's Segment settings in force (nil: it sends nothing to Segment).
     func segmentDestination(workspace: String) throws -> SegmentDestination? {
-        try store.outbox(db).destination(workspace: workspace)
+        try outbox.destination(workspace: workspace)
     }
 
     /// Writes a `segment` step's call to the outbox (once per run and step); false when it was written before.
     func enqueueSegmentCall(runId: Int64, step: Int, workspace: String, recipient: String, type: String, fields: JSONObject, at ms: Int64) throws -> Bool {
-        try store.outbox(db).enqueueStepCall(runId: runId, step: step, workspace: workspace, recipient: recipient, type: type, fields: fields, at: ms)
+        try outbox.enqueueStepCall(runId: runId, step: step, workspace: workspace, recipient: recipient, type: type, fields: fields, at: ms)
     }
 
     /// The key that signs tracking tokens.
@@ -98,28 +106,26 @@ struct RunSteps: StepTransaction {
         try store.trackingKey(db)
     }
 
-    /// Whether message `id` was written already (a step re-run never sends twice).
-    func messageExists(id: String) throws -> Bool {
-        try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM message WHERE id = ?"), arguments: [id]) != nil
-    }
-
     /// Writes a new message and its first status (with its Segment event, when the status has
-    /// one); a `queued` one is due for delivery at once.
-    func insert(_ message: NewMessage, at ms: Int64) throws {
+    /// one); a `queued` one is due for delivery at once. Returns false, writing nothing, when
+    /// a message with its id exists (a step re-run never sends twice).
+    func insertIfNew(_ message: NewMessage, at ms: Int64) throws -> Bool {
         try db.cachedStatement(
             sql: """
                 INSERT INTO message (id, workspaceId, runId, recipient, channel, channelType, template, subject, body, status, createdAt, updatedAt, nextAttemptAt,
                                      links, html, address, unsubscribeURL)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
                 """
         ).execute(
             arguments: [message.id, message.workspace, message.runId, message.recipient, message.channel, message.channelType, message.template,
                         message.subject, message.body, message.status.rawValue, ms, ms, message.status == .queued ? ms : nil,
                         message.links.map { JSONValue.array($0.map(JSONValue.string)).encodedString() },
                         message.html, message.address, message.unsubscribeURL])
+        guard db.changesCount > 0 else { return false }
         try db.cachedStatement(sql: "INSERT INTO messageStatus (messageId, status, reason, at) VALUES (?, ?, ?, ?)")
             .execute(arguments: [message.id, message.status.rawValue, message.reason, ms])
-        try store.outbox(db).enqueueMessageEvent(messageId: message.id, status: message.status, reason: message.reason, at: ms)
+        try outbox.enqueueMessageEvent(messageId: message.id, status: message.status, reason: message.reason, at: ms, workspace: message.workspace)
+        return true
     }
 }
 

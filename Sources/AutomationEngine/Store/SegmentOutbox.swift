@@ -14,6 +14,14 @@ import SegmentSpec
 struct SegmentOutbox {
     let db: Database
     let store: HeraldStore
+    /// The destinations read so far in this transaction, by workspace: a transaction sees one
+    /// configuration version, and the step worker asks once per message it writes.
+    private let destinations = DestinationMemo()
+
+    init(db: Database, store: HeraldStore) {
+        self.db = db
+        self.store = store
+    }
 
     /// Writes a call of `type` (`track`, `identify`, ...) for `workspace`, made of `fields`
     /// (identity, `event`, `properties`, `traits` ...) plus what every call carries: `type`,
@@ -52,6 +60,13 @@ struct SegmentOutbox {
 
     /// The `segment:` of the workspace's configuration in force.
     func destination(workspace: String) throws -> SegmentDestination? {
+        if let known = destinations.byWorkspace[workspace] { return known }
+        let found = try readDestination(workspace: workspace)
+        destinations.byWorkspace[workspace] = .some(found)
+        return found
+    }
+
+    private func readDestination(workspace: String) throws -> SegmentDestination? {
         guard let version = try Int.fetchOne(
             db.cachedStatement(sql: "SELECT MAX(version) FROM configVersion WHERE workspaceId = ?"), arguments: [workspace])
         else { return nil }
@@ -99,10 +114,12 @@ struct SegmentOutbox {
     /// the message's properties, attributed to its recipient's `userId` (or `anonymousId`, for
     /// a recipient known only by the anonymous id of the event that started the run). A message without a recipient sends nothing: Segment needs an id.
     @discardableResult
-    func enqueueMessageEvent(messageId id: String, status: MessageStatus, reason: String?, url: String? = nil, at ms: Int64) throws -> Bool {
+    func enqueueMessageEvent(
+        messageId id: String, status: MessageStatus, reason: String?, url: String? = nil, at ms: Int64, workspace known: String? = nil
+    ) throws -> Bool {
         guard let event = SegmentSourceEvent(entering: status) else { return false }
         // Most workspaces send nothing to Segment: find that out before reading the message.
-        guard let workspace = try String.fetchOne(db.cachedStatement(sql: "SELECT workspaceId FROM message WHERE id = ?"), arguments: [id]),
+        guard let workspace = try known ?? String.fetchOne(db.cachedStatement(sql: "SELECT workspaceId FROM message WHERE id = ?"), arguments: [id]),
               let destination = try destination(workspace: workspace), destination.events.contains(event)
         else { return false }
         guard let row = try Row.fetchOne(
@@ -266,4 +283,9 @@ extension HeraldStore {
     public func segmentDestination(workspace: String) async throws -> SegmentDestination? {
         try await writer.read { db in try self.outbox(db).destination(workspace: workspace) }
     }
+}
+
+/// A transaction's memo of workspaces' Segment destinations (`.some(nil)`: none).
+private final class DestinationMemo {
+    var byWorkspace: [String: SegmentDestination?] = [:]
 }
