@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        // `make docs`: the DocC catalogs of the libraries.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
     ],
     targets: [
         .target(
@@ -155,6 +157,17 @@ let package = Package(
             path: "Benchmarks/EngineBenchmark",
             swiftSettings: swiftSettings
         ),
+        // Compiled and tested usage examples of the libraries (`Tests/ExamplesTests`), quoted by the DocC articles.
+        .target(
+            name: "HeraldExamples",
+            dependencies: [
+                "DestinationServer", "AutomationEngine", "SegmentSpec",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/HeraldExamples",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HeraldTestSupport",
             dependencies: [
@@ -171,6 +184,15 @@ let package = Package(
         .testTarget(
             name: "SegmentSpecTests",
             dependencies: ["SegmentSpec", "HeraldTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ExamplesTests",
+            dependencies: [
+                "HeraldExamples", "AutomationEngine", "SegmentSpec", "HeraldTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

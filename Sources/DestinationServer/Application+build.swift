@@ -96,18 +96,8 @@ public func buildRouter(
     router.add(middleware: RequestLogMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware())
     let failures = AuthenticationFailureLog()
-    let ingest = IngestController<BasicRequestContext>(
-        authenticator: KeyAuthenticator(store: store),
-        writer: writer,
-        decoder: PayloadDecoder(limits: configuration.limits),
-        bodyReader: RequestBodyReader(limit: configuration.limits.maximumRequestBytes),
-        destinationReader: DestinationBodyReader(
-            collector: RequestBodyReader(limit: configuration.destinationLimits.maximumRequestBytes),
-            decoder: PayloadDecoder(limits: configuration.destinationLimits)),
-        signatures: SignatureVerifier(store: store, refreshInterval: configuration.rateLimitRefresh),
-        failures: failures,
-        rateLimiter: WorkspaceRateLimiter(store: store, refreshInterval: configuration.rateLimitRefresh),
-        metrics: metrics)
+    let ingest = ingestController(
+        context: BasicRequestContext.self, store: store, writer: writer, configuration: configuration, metrics: metrics, failures: failures)
     router.addRoutes(ingest.endpoints)
     router.addRoutes(OperationsController<BasicRequestContext>(store: store, metrics: metrics).endpoints)
     // The one place that knows the concrete store: everything below speaks to it through
