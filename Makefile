@@ -2,7 +2,7 @@
 SWIFT ?= swift
 ARGS ?=
 
-.PHONY: deps build run test bench bench-spec bench-engine bench-delivery bench-smtp clean
+.PHONY: docs deps build run test bench bench-spec bench-engine bench-delivery bench-smtp clean
 
 deps:
 	@scripts/install-deps.sh
@@ -47,3 +47,10 @@ bench: bench-spec bench-engine bench-delivery bench-smtp
 
 clean:
 	rm -rf .build
+
+# DocC documentation of the libraries (swift-docc-plugin), under .build/docs/<Target>.
+docs: deps
+	mkdir -p .build/docs; for target in SegmentSpec AutomationEngine DestinationServer SegmentClient; do \
+		$(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation --target $$target \
+			--output-path .build/docs/$$target --transform-for-static-hosting || exit 1; \
+	done

@@ -213,7 +213,6 @@ let package = Package(
             name: "DestinationServerTests",
             dependencies: [
                 "DestinationServer", "AutomationEngine", "SegmentSpec", "HeraldTestSupport", "SegmentClient",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

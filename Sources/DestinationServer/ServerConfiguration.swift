@@ -27,7 +27,7 @@ public struct ServerConfiguration: Sendable {
     /// How long a cancellation token keeps stopping runs created after it (DESIGN §3: 24 h).
     public var cancellationTTL: Duration = .seconds(24 * 3600)
     /// Unprocessed events tolerated before ingest commits are held to the engine's pace
-    /// (``EngineBacklog``); 0 never holds them.
+    /// (`EngineBacklog`); 0 never holds them.
     public var engineBacklogLimit: Int = 20_000
     /// Level of the server's log (one line per request at `info`).
     public var logLevel: Logger.Level = .info

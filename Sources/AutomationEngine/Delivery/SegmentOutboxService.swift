@@ -6,7 +6,7 @@ public import ServiceLifecycle
 import Synchronization
 
 /// Sends the outbox's calls to each workspace's Segment source (DESIGN §5): claims due calls
-/// with a lease, sends them per workspace in batches through ``SegmentClient``, and records
+/// with a lease, sends them per workspace in batches through `SegmentClient`, and records
 /// what became of them with the next claim.
 ///
 /// - Nothing lost: a call leaves the outbox only once Segment answered 2xx. Segment down,

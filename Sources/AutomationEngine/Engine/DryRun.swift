@@ -22,7 +22,7 @@ public struct DryRun: Sendable {
 
     /// Evaluates `event` for `workspace`, against `draftYAML` when given (else the applied
     /// configuration).
-    /// - Throws: ``EventValidationError`` for an event Herald would refuse,
+    /// - Throws: `EventValidationError` for an event Herald would refuse,
     ///   ``ConfigurationError`` for an invalid draft.
     public func evaluate(event object: JSONObject, workspace: String, draftYAML: String? = nil) async throws -> DryRunReport {
         try SegmentEvent.checkUniqueKeys(object)

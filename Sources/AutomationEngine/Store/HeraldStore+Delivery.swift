@@ -126,7 +126,7 @@ extension HeraldStore {
     }
 
     /// Records attempts' results (and postponements) in the caller's transaction, with the
-    /// Segment event of each final status (``SegmentOutbox``). A message that is no longer
+    /// Segment event of each final status (`SegmentOutbox`). A message that is no longer
     /// queued (erased, or recorded by an earlier claim) is left as it is.
     func record(_ records: [DeliveryRecord], now: Int64, _ db: Database) throws {
         guard !records.isEmpty else { return }

@@ -69,7 +69,7 @@ extension HeraldStore {
     }
 
     /// Records `report` for message `id` of `workspace` in one transaction, with its Segment
-    /// event (``SegmentOutbox``). Idempotent, and statuses never go backwards:
+    /// event (`SegmentOutbox`). Idempotent, and statuses never go backwards:
     /// - `delivered` moves a `queued` or `sent` message to `delivered`; a repeat does nothing.
     /// - The first `opened` and the first `clicked` are added to the history and sent to
     ///   Segment once; the status becomes the furthest reached (an open after a click is

@@ -13,7 +13,7 @@ import SegmentSpec
 /// The routes authenticate with the store's ingest keys (or a workspace's signing secret),
 /// decode and validate against the Segment Spec, and answer 200 only once the events are on
 /// disk: `writer` commits them, so it must run as one of the application's services. The
-/// automation engine is separate: add ``EventProcessingService`` and ``StepWorkerService``
+/// automation engine is separate: add `EventProcessingService` and `StepWorkerService`
 /// over the same store to run mappings (`Examples/HeraldExamples/EmbeddedIngest.swift`
 /// shows a whole application).
 ///

@@ -4,7 +4,7 @@ import NIOSSL
 import Synchronization
 
 /// The certificate and key `herald serve --tls-cert --tls-key` serves HTTPS with, read again
-/// from their files on SIGHUP (``TLSCertificateReloadService``) so a renewed certificate
+/// from their files on SIGHUP (`TLSCertificateReloadService`) so a renewed certificate
 /// (Let's Encrypt every 60-90 days) is used without a restart.
 ///
 /// Each new TLS handshake takes the pair loaded last (swift-nio-ssl's per-handshake context

@@ -7,7 +7,7 @@
 /// events and the element being read.
 ///
 /// The splitter only follows strings and nesting to find where each element ends; each
-/// element is then parsed strictly by ``JSONParser`` (``PayloadDecoder/decodeArrayElement(_:index:)``),
+/// element is then parsed strictly by ``JSONParser`` (``PayloadDecoder/decodeArrayElement(_:index:offset:)``),
 /// which reports anything else that is wrong with it.
 public struct JSONArraySplitter: Sendable {
     private enum Position: Sendable {

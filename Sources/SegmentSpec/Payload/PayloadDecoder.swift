@@ -109,6 +109,8 @@ public struct PayloadDecoder: Sendable {
     /// ``JSONArraySplitter`` (Webhooks (Actions) batches): the element is stored as sent.
     ///
     /// - Parameters:
+    ///   - bytes: the element's bytes, as they were in the body.
+    ///   - index: its position in the array (the `rejected` list names events by it).
     ///   - offset: where the element starts in the body, for the error message.
     /// - Throws: ``PayloadError/malformed(_:)`` when the element is not valid JSON (the whole
     ///   request is refused, as a body that is not JSON is); an element that is JSON but not a
