@@ -90,6 +90,11 @@ for round in $(seq "$REPS"); do
     record batch "http://127.0.0.1:$HERALD_PORT/v1/batch" "$work/plain/batch.lua" 16 $herald_pid
 done
 batch_lag=$(engine_lag "$work/plain/herald.sqlite")
+rss_before_actions=$(peak_rss_mb $herald_pid)
+for round in $(seq "$REPS"); do
+    record actions "http://127.0.0.1:$HERALD_PORT/inbound/segment" "$work/plain/actions.lua" 4 $herald_pid
+done
+rss_after_actions=$(peak_rss_mb $herald_pid)
 
 # The paced runs measure a server in steady state: first let the engine finish the batch runs' backlog.
 drain_start=$(date +%s)
@@ -137,6 +142,8 @@ floor_rate=$(if [ "$floor_events" -gt 0 ]; then sqlite_floor "$floor_events" 2>/
 
 bare_rps=$(median_of bare 0); mapped_rps=$(median_of mapped 0); batch_rps=$(median_of batch 0); paced_rps=$(median_of paced 0)
 batch_events=$(python3 -c "print(int(float('$batch_rps') * 100))")
+actions_rps=$(median_of actions 0)
+actions_events=$(python3 -c "print(int(float('$actions_rps') * 1000))")
 ratio=$(python3 -c "print(round(100 * float('$single_rps') / float('$bare_rps'), 1))")
 mapped_ratio=$(python3 -c "print(round(100 * float('$mapped_rps') / float('$single_rps'), 1))")
 bare_cpu=$(median_of bare 4); single_cpu=$(median_of single 4); batch_cpu=$(median_of batch 4)
@@ -152,6 +159,7 @@ Medians of ${REPS} rounds (each round: bare, Herald, Herald with 1,000 mappings 
 | Herald single event, durable | 64 | $single_rps | $single_rps | $(median_of single 1) | $(median_of single 2) |
 | Herald single event, 1,000 mappings loaded | 64 | $mapped_rps | $mapped_rps | $(median_of mapped 1) | $(median_of mapped 2) |
 | Herald /v1/batch, 100 events/request | 16 | $batch_rps | $batch_events | $(median_of batch 1) | $(median_of batch 2) |
+| Herald /inbound/segment, Webhooks (Actions) arrays of 1,000 events (~1.4 MB) | 4 | $actions_rps | $actions_events | $(median_of actions 1) | $(median_of actions 2) |
 | Herald single event at half max rate ($half/s target) | 50 | $paced_rps | $paced_rps | $(median_of paced 1) | $(median_of paced 2) |
 
 single-event ingest = ${ratio}% of the bare endpoint (target >= 70%)
@@ -161,11 +169,11 @@ server CPU (user + system) per request: bare ${bare_cpu} µs, Herald single even
    plus the little CPU wrk no longer needs at the lower rate)
 SQLite alone, ${floor_events} stored events inserted again in one transaction: ${floor_rate} events/s (Herald's event and dedup tables, WAL, synchronous=FULL)
 p99 at half max rate = $(median_of paced 2) (target < 10ms)
-peak RSS of herald = ${rss} MB (target < 200 MB)
+peak RSS of herald = ${rss} MB (target < 200 MB); before the Webhooks (Actions) array runs ${rss_before_actions} MB, after them ${rss_after_actions} MB
 single-event ingest with 1,000 mappings = ${mapped_ratio}% of the figure without (target >= 90%)
 engine lag (events not yet processed) right after the load: 1,000 mappings ${mapped_lag}, after the batch runs ${batch_lag} (${drained})
-events stored = ${stored}; wrk error lines: single $(errors_of single), mapped $(errors_of mapped), batch $(errors_of batch)
+events stored = ${stored}; wrk error lines: single $(errors_of single), mapped $(errors_of mapped), batch $(errors_of batch), arrays $(errors_of actions)
 
 Every round (requests/s p50 p99 error-lines server-CPU-µs-per-request), to show the spread behind the medians:
-$(for run in bare single mapped batch paced; do echo "  $run: $(paste -sd ';' "$work/$run.series" | sed 's/;/ | /g')"; done)
+$(for run in bare single mapped batch actions paced; do echo "  $run: $(paste -sd ';' "$work/$run.series" | sed 's/;/ | /g')"; done)
 REPORT

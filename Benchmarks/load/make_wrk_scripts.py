@@ -73,6 +73,17 @@ function request()
 end
 """)
 
+# Webhooks (Actions) with batching on: a bare JSON array of 1,000 events to /inbound/segment
+# (Segment's default batch size; 4,000 at most), about 1.4 MB a request.
+with open(os.path.join(out, "actions.lua"), "w") as f:
+    f.write(common + """
+function request()
+  local parts = {}
+  for i = 1, 1000 do parts[i] = event() end
+  return wrk.format("POST", "/inbound/segment", nil, '[' .. table.concat(parts, ",") .. ']')
+end
+""")
+
 # Constant-rate variant: each connection waits DELAY ms between requests.
 with open(os.path.join(out, "paced.lua"), "w") as f:
     f.write(common + """

@@ -57,6 +57,9 @@ struct PreferenceRecords {
             """).execute(arguments: [workspace, profileId, choice.topic, choice.channel, choice.status.rawValue, source, ms])
         let change = db.lastInsertedRowID
         guard let store else { return }
+        let outbox = SegmentOutbox(db: db, store: store)
+        // Most workspaces send nothing to Segment: find that out before reading the profile.
+        guard try outbox.destination(workspace: workspace) != nil else { return }
         let userId = try String.fetchOne(
             db.cachedStatement(sql: "SELECT userId FROM profile WHERE workspaceId = ? AND profileId = ?"), arguments: [workspace, profileId]) ?? profileId
         let event: SegmentSourceEvent = choice.status == .optIn ? .userSubscribed : .userUnsubscribed
@@ -68,7 +71,7 @@ struct PreferenceRecords {
         fields["userId"] = .string(userId)
         fields["event"] = .string(event.rawValue)
         fields["properties"] = .object(properties)
-        try SegmentOutbox(db: db, store: store).enqueue(workspace: workspace, key: "preference:\(change)", type: "track", fields: fields, at: ms)
+        try outbox.enqueue(workspace: workspace, key: "preference:\(change)", type: "track", fields: fields, at: ms)
     }
 
     /// The key that signs the workspace's preference links, made on first use.
