@@ -212,7 +212,7 @@ struct WebEventsController<Context: RequestContext>: Sendable {
     }
 }
 
-/// The filters of the events list: type, name, user (any of its ids) and how far back.
+/// The filters of the events list: type, name, user (the `userId` the events carry) and how far back.
 struct WebEventFilters {
     var type: String?
     var name: String?
