@@ -37,10 +37,11 @@ struct WebProfilesController<Context: RequestContext>: Sendable {
         // One timeline; at equal times an event comes before the run it started, a run before its message.
         var entries: [(at: Int64, order: Int, entry: [String: Any])] = []
         for event in events {
-            entries.append((event.receivedAt.millisecondsSince1970, 0, [
-                "kind": "event", "isEvent": true, "at": WebText.time(event.receivedAt, now: now), "href": "/events/\(event.seq)",
-                "title": event.name, "detail": event.type,
-            ]))
+            var entry: [String: Any] = [
+                "kind": "event", "isEvent": true, "at": WebText.time(event.receivedAt, now: now), "href": "/events/\(event.seq)", "title": event.name,
+            ]
+            if event.name != event.type { entry["detail"] = event.type }  // `track/Order Completed` (track), not `identify` (identify)
+            entries.append((event.receivedAt.millisecondsSince1970, 0, entry))
         }
         for run in runs {
             let context = WebRunsController<Context>.context(run, now: now)
