@@ -1,3 +1,4 @@
+import AutomationEngine
 import DestinationServer
 import Foundation
 import Logging
@@ -17,6 +18,11 @@ enum Console {
     static func line(_ text: String) {
         let line = json.load(ordering: .relaxed) ? JSONLogHandler.line(level: .notice, label: "herald", message: text) : text
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    /// Prints a configuration's warnings as `file:line:column: warning: …`, like its problems.
+    static func configurationWarnings(_ warnings: [ConfigurationIssue], file: String) {
+        for warning in warnings { line("\(file):\(warning.line):\(warning.column): warning: \(warning.message)") }
     }
 
     /// Writes a line to standard error (problems and what to do about them).

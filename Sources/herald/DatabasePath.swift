@@ -10,7 +10,17 @@ enum DatabasePath {
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(given).standardizedFileURL.path
     }
 
-    /// Opens the store, with an error message that says what to do.
+    /// Opens the store of a database that must exist already: commands that only read or
+    /// change what a server created (`keys list`, `export`, …) never create an empty one,
+    /// which would answer "No keys" about the wrong file.
+    static func openExisting(_ path: String) throws -> HeraldStore {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CommandFailure("there is no database at \(path): pass the file `herald serve` uses with --db (or set HERALD_DB)")
+        }
+        return try open(path)
+    }
+
+    /// Opens the store, creating the file when new, with an error message that says what to do.
     static func open(_ path: String) throws -> HeraldStore {
         do {
             return try HeraldStore.open(path: path)

@@ -96,6 +96,11 @@ struct EventsCommand: AsyncParsableCommand {
             if let name { filters += "&name=\(HeraldAPI.query(name))" }
             let newest = try await fetch(api, "/api/events?limit=1")
             var after = newest.first?["seq"]?.numberValue?.int64Value ?? 0
+            // Said at once, so a quiet tail is known to be connected and waiting, not stuck.
+            let only = [type.map { "type \($0)" }, name.map { "name \($0)" }].compactMap(\.self)
+            let start = "Following events of \(api.baseURL)\(only.isEmpty ? "" : " (only \(only.joined(separator: ", ")))"), "
+                + (after == 0 ? "none received yet" : "after event #\(after)") + "; Ctrl-C stops."
+            if json { Console.error(start) } else { Console.line(start) }
             var printed = 0
             var waitingSince: (seq: Int64, since: ContinuousClock.Instant)?
             while true {

@@ -30,10 +30,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = DatabasePath.resolve(db ?? ProcessInfo.processInfo.environment["HERALD_DB"])
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw CommandFailure("there is no database at \(path): pass the file `herald serve` uses with --db (or set HERALD_DB)")
-        }
-        guard let version = try await DatabasePath.open(path).currentConfiguration(workspace: workspace) else {
+        guard let version = try await DatabasePath.openExisting(path).currentConfiguration(workspace: workspace) else {
             throw CommandFailure("workspace \(workspace) has no configuration in \(path); apply one with `herald apply -f herald.yaml --workspace \(workspace)`")
         }
         if let output {

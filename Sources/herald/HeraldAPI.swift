@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 import SegmentSpec
 
-/// A running Herald server reached over HTTP, for `send-test` and `events tail`.
+/// A running Herald server reached over HTTP, for `send-test`, `events tail` and `apply --url`.
 struct HeraldAPI: Sendable {
     /// The server's base URL without a trailing slash, e.g. `http://127.0.0.1:8080`.
     let baseURL: String
@@ -66,7 +66,12 @@ struct HeraldAPI: Sendable {
         try await send(.POST, path, body: json.encodedBytes(), auth: auth)
     }
 
-    private func send(_ method: HTTPMethod, _ path: String, body: [UInt8]?, auth: Auth) async throws -> Reply {
+    /// PUT of a text body (a configuration's YAML).
+    func put(_ path: String, text: String, auth: Auth) async throws -> Reply {
+        try await send(.PUT, path, body: Array(text.utf8), auth: auth, contentType: "application/yaml")
+    }
+
+    private func send(_ method: HTTPMethod, _ path: String, body: [UInt8]?, auth: Auth, contentType: String = "application/json") async throws -> Reply {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         switch auth {
@@ -75,7 +80,7 @@ struct HeraldAPI: Sendable {
         }
         request.headers.add(name: "User-Agent", value: "herald-cli/\(HeraldVersion.current)")
         if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body))
         }
         do {

@@ -25,8 +25,17 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "SQLite database file (default ./herald.sqlite, or HERALD_DB).")
         var db: String?
 
+        /// The database's absolute path.
+        var path: String { DatabasePath.resolve(db ?? ProcessInfo.processInfo.environment["HERALD_DB"]) }
+
+        /// Opens the database, creating it when new (commands that create keys or apply a configuration).
         func open() throws -> HeraldStore {
-            try DatabasePath.open(DatabasePath.resolve(db ?? ProcessInfo.processInfo.environment["HERALD_DB"]))
+            try DatabasePath.open(path)
+        }
+
+        /// Opens the database, which must exist (commands that read or change what is there).
+        func openExisting() throws -> HeraldStore {
+            try DatabasePath.openExisting(path)
         }
     }
 
@@ -67,7 +76,7 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOption
 
         func run() async throws {
-            let keys = try await database.open().listKeys(workspace: workspace)
+            let keys = try await database.openExisting().listKeys(workspace: workspace)
             guard !keys.isEmpty else {
                 Console.line("No keys. Create one with: herald keys create --workspace default --scope ingest")
                 return
@@ -97,7 +106,7 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             let keyId = id.count > APIKeySecret.prefix.count + 8 ? APIKeySecret(plaintext: id).visiblePrefix : id
             do {
-                let record = try await database.open().revokeKey(id: keyId)
+                let record = try await database.openExisting().revokeKey(id: keyId)
                 Console.line("Revoked \(record.scope.rawValue) key \(record.id) of workspace \(record.workspaceId).")
             } catch let error as KeyStoreError {
                 throw CommandFailure(error.description)

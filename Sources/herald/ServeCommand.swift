@@ -117,18 +117,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("PEM private key of --tls-cert (or HERALD_TLS_KEY).", valueName: "path"))
     var tlsKey: String?
 
-    func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
+    /// Checked while parsing, so a bad option is reported with `serve`'s usage (exit 64), before
+    /// anything is created.
+    func validate() throws {
+        _ = try serverConfiguration(environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// The server's settings from the options and the environment; a `ValidationError` naming
+    /// the option when one is wrong.
+    func serverConfiguration(environment: [String: String]) throws -> ServerConfiguration {
         switch (logFormat ?? environment["HERALD_LOG_FORMAT"])?.lowercased() {
-        case nil, "text": break
-        case "json":
-            // Before the first logger is made: bootstrap applies to loggers made after it.
-            LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
-            Console.writeJSON()
-        case let other?:
-            throw ValidationError("--log-format \(other) is not text or json")
+        case nil, "text", "json": break
+        case let other?: throw ValidationError("--log-format \(other) is not text or json")
         }
-        MallocArenas.limitForServer(environment: environment)
         var configuration = ServerConfiguration()
         configuration.host = host ?? environment["HERALD_HOST"] ?? configuration.host
         if let portText = port.map(String.init) ?? environment["HERALD_PORT"] {
@@ -188,28 +189,41 @@ struct ServeCommand: AsyncParsableCommand {
         default:
             throw ValidationError("--tls-cert and --tls-key go together: give both, or neither for plain HTTP")
         }
+        return configuration
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        if (logFormat ?? environment["HERALD_LOG_FORMAT"])?.lowercased() == "json" {
+            // Before the first logger is made: bootstrap applies to loggers made after it.
+            LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
+            Console.writeJSON()
+        }
+        MallocArenas.limitForServer(environment: environment)
+        var configuration = try serverConfiguration(environment: environment)
         let openFiles = OpenFilesLimit.raise()
         configuration.maximumConnections = OpenFilesLimit.connections(forLimit: openFiles)
 
         let path = DatabasePath.resolve(db ?? environment["HERALD_DB"])
+        // Nothing is created before everything that can still fail was checked: the
+        // configuration and the address. On a first start the keys are printed once, so a
+        // start that then failed would lose them.
+        let startConfiguration = try Self.readConfiguration(config ?? environment["HERALD_CONFIG"], environment: environment)
+        try ListeningAddressProbe.check(host: configuration.host, port: configuration.port)
         let store = try DatabasePath.open(path)
         Console.line("Herald \(HeraldVersion.current)")
         Console.line("Database: \(path)")
         let created = try await store.bootstrapIfEmpty()
-        // Shown at once: they are committed, and a later start will not show them again, so
-        // nothing that can still fail (the configuration, the port) may come before.
         if !created.isEmpty {
             Console.line("Created workspace \"default\" with these API keys. They are shown only this once; store them now:")
             for key in created {
                 Console.line("  \(key.record.scope.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(key.secret.plaintext)")
             }
         }
-        if let configPath = config ?? environment["HERALD_CONFIG"] {
-            guard let text = try? String(contentsOfFile: configPath, encoding: .utf8) else {
-                throw CommandFailure("cannot read configuration \(configPath); check the path or drop --config")
-            }
+        if let (configPath, text, _) = startConfiguration {
             do {
                 let applied = try await store.applyConfigurationIfChanged(yaml: text, workspace: "default", secrets: .process(environment))
+                Console.configurationWarnings(startConfiguration?.warnings ?? [], file: configPath)
                 Console.line(applied.isUnchanged
                     ? "Configuration: \(configPath) unchanged (version \(applied.version.version) of workspace default is in force)"
                     : "Configuration: \(configPath) applied to workspace default as version \(applied.version.version)")
@@ -218,6 +232,7 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CommandFailure("configuration \(configPath) is invalid; nothing was applied and the server did not start")
             }
         }
+        try await Self.reportMissingSecrets(store, environment: environment)
         Console.line(configuration.retention.map { "Retention: finished records older than \(DurationText.describe(milliseconds: $0.wholeMilliseconds)) are removed every 10 minutes" }
             ?? "Retention: everything is kept (--retention sets an age)")
         let connectionsLine = "Connections: up to \(configuration.maximumConnections) at once (open files limit \(openFiles)); "
@@ -242,6 +257,41 @@ struct ServeCommand: AsyncParsableCommand {
             throw CommandFailure("cannot listen on \(configuration.host):\(configuration.port): the address is already in use. Stop the other server or pass --port.")
         }
         Console.line("Herald stopped.")
+    }
+
+    /// The `--config` file's path and text, validated against this process's environment (the
+    /// server's: its `${NAME}` secrets must be set here), or nil without `--config`.
+    static func readConfiguration(_ configPath: String?, environment: [String: String]) throws -> (String, String, warnings: [ConfigurationIssue])? {
+        guard let configPath else { return nil }
+        guard let text = try? String(contentsOfFile: configPath, encoding: .utf8) else {
+            throw CommandFailure("cannot read configuration \(configPath); check the path or drop --config. Nothing was created and the server did not start.")
+        }
+        let configuration: HeraldConfiguration
+        do {
+            configuration = try ConfigurationLoader.load(yaml: text, secrets: SecretEnvironment.process(environment).scoped(to: "default"))
+        } catch {
+            for issue in error.issues { Console.line("\(configPath):\(issue.line):\(issue.column): \(issue.message)") }
+            throw CommandFailure("configuration \(configPath) is invalid; nothing was created or applied and the server did not start")
+        }
+        return (configPath, text, configuration.warnings)
+    }
+
+    /// Names, for every workspace, the `${NAME}` secrets its configuration in force needs and
+    /// this server's environment lacks: a configuration applied with `herald apply` from
+    /// another shell is checked here, where it will be used.
+    static func reportMissingSecrets(_ store: HeraldStore, environment: [String: String]) async throws {
+        for workspace in try await store.workspaceIds() {
+            guard let version = try await store.currentConfiguration(workspace: workspace),
+                let configuration = try? ConfigurationLoader.load(
+                    yaml: version.yaml, secrets: SecretEnvironment.process(environment).scoped(to: workspace), requireSecrets: false),
+                !configuration.unresolvedSecrets.isEmpty
+            else { continue }
+            let names = configuration.unresolvedSecrets.map { "${\($0.message)} (line \($0.line))" }.joined(separator: ", ")
+            Console.line(
+                "Warning: version \(version.version) of workspace \(workspace) names secrets this server's environment does not give it: \(names). "
+                    + "Messages that need them will be undeliverable; set them (names starting \(SecretEnvironment.namePrefix(for: workspace)), "
+                    + "or listed in \(SecretEnvironment.allowListVariable)) and restart.")
+        }
     }
 
     /// The operator's allow-list: the flags, else HERALD_ALLOW_DESTINATIONS split at commas.

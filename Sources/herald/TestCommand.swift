@@ -21,12 +21,14 @@ struct TestCommand: AsyncParsableCommand {
 
             Examples:
               herald test herald.yaml --event order.json
-              herald test herald.yaml --event order.json --db ./herald.sqlite --json
+              herald test -f herald.yaml --event order.json --db ./herald.sqlite --json
             """
     )
 
-    @Argument(help: "The configuration file (herald.yaml) to evaluate, as a draft.")
-    var file: String
+    @OptionGroup var configurationFile: ConfigurationFileArgument
+
+    /// The configuration file (herald.yaml) to evaluate, as a draft.
+    var file: String { configurationFile.path }
 
     @Option(help: "A file holding one Segment event as JSON (identify, track, page, screen, group, alias).")
     var event: String
@@ -188,6 +190,18 @@ enum DryRunText {
             if let body = message["body"]?.stringValue { lines.append("      body:    \(body)") }
             let reason = message["history"]?.arrayValue?.last?["reason"]?.stringValue.map { " (\($0))" } ?? ""
             lines.append("      status:  \(JSONText.plain(message["status"]))\(reason)")
+        }
+        // The exact request each webhook message is POSTed as: what a mailer author codes against.
+        for request in run["webhookRequests"]?.arrayValue ?? [] {
+            lines.append("    webhook request of \(JSONText.plain(request["messageId"])):")
+            lines.append("      \(JSONText.plain(request["method"])) \(JSONText.plain(request["url"]))")
+            for header in request["headers"]?.arrayValue ?? [] {
+                lines.append("      \(JSONText.plain(header["name"])): \(JSONText.plain(header["value"]))")
+            }
+            lines.append("")
+            for line in JSONText.pretty(request["body"] ?? .null).split(separator: "\n", omittingEmptySubsequences: false) {
+                lines.append("      " + line)
+            }
         }
         return lines
     }

@@ -25,7 +25,7 @@ struct WorkspacesCommand: AsyncParsableCommand {
         @OptionGroup var database: KeysCommand.DatabaseOption
 
         func run() async throws {
-            let store = try database.open()
+            let store = try database.openExisting()
             let limits = try await store.rateLimits()
             for workspace in try await store.workspaceIds() {
                 Console.line("\(workspace)\t\(limits[workspace].map { "\($0) events/s" } ?? "no rate limit")")
@@ -56,7 +56,7 @@ struct WorkspacesCommand: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                try await database.open().setRateLimit(workspace: workspace, eventsPerSecond: off ? nil : eventsPerSecond)
+                try await database.openExisting().setRateLimit(workspace: workspace, eventsPerSecond: off ? nil : eventsPerSecond)
             } catch let error as KeyStoreError {
                 throw CommandFailure(error.description)
             }
@@ -112,7 +112,7 @@ struct WorkspacesCommand: AsyncParsableCommand {
                 secret = line
             }
             do {
-                try await database.open().setSigningSecret(workspace: workspace, secret.map { WorkspaceSigningSecret(secret: $0, required: require) })
+                try await database.openExisting().setSigningSecret(workspace: workspace, secret.map { WorkspaceSigningSecret(secret: $0, required: require) })
             } catch let error as KeyStoreError {
                 throw CommandFailure(error.description)
             }

@@ -1,6 +1,7 @@
 import AutomationEngine
 import Foundation
 import GRDB
+import HeraldTestSupport
 import Testing
 
 @Suite("The herald command line", .serialized)
@@ -125,20 +126,114 @@ struct CommandLineTests {
         #expect(counts["window-1"] == (stillDuplicate ? 1 : 2))
     }
 
-    @Test("serve on an empty database with an invalid configuration still shows the keys it created before refusing to start")
-    func firstStartWithBadConfiguration() throws {
+    @Test("serve with an invalid or missing --config reports every problem and creates no database and no keys")
+    func firstStartWithBadConfiguration() async throws {
         let db = try Self.database()
         defer { Self.remove(db) }
         let config = URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("bad.yaml")
         try "mappings:\n  - on: identify\n    run: ghost\n".write(to: config, atomically: true, encoding: .utf8)
-        let failed = try HeraldProcess.runToCompletion(["serve", "--db", db, "--port", "0", "--config", config.path])
+        let failed = try await ManagementCommandLineTests.herald(["serve", "--db", db, "--port", "0", "--config", config.path])
         #expect(failed.status != 0)
         #expect(failed.output.contains("\(config.path):3:10:"))
-        // The keys exist now and a later start will not show them again: this was the only chance.
-        #expect(failed.output.contains("  ingest  hk_"))
-        #expect(failed.output.contains("  admin   hk_"))
-        let listed = try HeraldProcess.runToCompletion(["keys", "list", "--db", db])
-        #expect(listed.output.split(separator: "\n").filter { $0.contains("hk_") }.count == 2)
+        #expect(failed.errors.contains("nothing was created or applied and the server did not start"))
+        // No keys were made, so none were shown to a command that failed: the next start shows them.
+        #expect(!failed.output.contains("hk_"))
+        #expect(!FileManager.default.fileExists(atPath: db))
+
+        let missing = try await ManagementCommandLineTests.herald(["serve", "--db", db, "--port", "0", "--config", config.path + ".missing"])
+        #expect(missing.status != 0)
+        #expect(missing.errors.contains("cannot read configuration \(config.path).missing"))
+        #expect(!missing.output.contains("hk_"))
+        #expect(!FileManager.default.fileExists(atPath: db))
+    }
+
+    @Test("serve on a port in use says so before creating the database or showing keys; the next start shows them")
+    func portInUseCreatesNothing() async throws {
+        let busyDatabase = try Self.database()
+        defer { Self.remove(busyDatabase) }
+        let busy = try HeraldProcess(database: busyDatabase)
+        let db = try Self.database()
+        defer { Self.remove(db) }
+        let clash = try await ManagementCommandLineTests.herald(["serve", "--db", db, "--port", String(busy.port)])
+        #expect(clash.status != 0)
+        let expected = "cannot listen on 127.0.0.1:\(busy.port): the address is already in use"
+        #expect(clash.errors.contains(expected), "\(clash.errors)")
+        #expect(!clash.output.contains("hk_"))
+        #expect(!FileManager.default.fileExists(atPath: db))
+        #expect(busy.terminate() == 0)
+        let first = try HeraldProcess(database: db)
+        #expect(first.output.contains("  admin   hk_"))
+        #expect(first.terminate() == 0)
+    }
+
+    @Test("serve --port 99999 is a usage error naming the port and showing serve's usage, not the top-level one")
+    func portOutOfRange() async throws {
+        let db = try Self.database()
+        defer { Self.remove(db) }
+        let bad = try await ManagementCommandLineTests.herald(["serve", "--db", db, "--port", "99999"])
+        #expect(bad.status == 64)
+        #expect(bad.errors.contains("port 99999 is not a port number (0-65535)"))
+        #expect(bad.errors.contains("Usage: herald serve"))
+        #expect(!bad.errors.contains("SUBCOMMANDS"))
+        #expect(!FileManager.default.fileExists(atPath: db))
+    }
+
+    @Test("keys list, keys revoke, workspaces and export without a database say there is none, naming the path, and create none")
+    func readOnlyCommandsCreateNoDatabase() async throws {
+        let directory = URL(fileURLWithPath: try Self.database()).deletingLastPathComponent()
+        defer { Self.remove(directory.path) }
+        let db = directory.appendingPathComponent("herald.sqlite").path
+        for arguments in [["keys", "list"], ["keys", "revoke", "hk_AbCd1234"], ["workspaces", "list"], ["export"]] {
+            let result = try await ManagementCommandLineTests.herald(arguments + ["--db", db])
+            let joined = arguments.joined(separator: " ")
+            #expect(result.status == 1, "\(joined)")
+            #expect(result.errors.contains("there is no database at \(db)"), "\(joined): \(result.errors)")
+            #expect(!result.output.contains("No keys"))
+            #expect(!FileManager.default.fileExists(atPath: db), "\(joined)")
+        }
+        // Without --db, the default ./herald.sqlite of the working directory is not created either.
+        var environment = ProcessInfo.processInfo.environment
+        environment["HERALD_DB"] = nil
+        let child = try ChildProcess(
+            "/bin/sh", ["-c", "cd \"$0\" && exec \"$1\" keys list", directory.path, HeraldProcess.executable.path],
+            environment: environment, standardError: .pipe)
+        let errors = String(decoding: child.standardError?.readDataToEndOfFile() ?? Data(), as: UTF8.self)
+        #expect(child.terminationStatus == 1)
+        #expect(errors.contains("there is no database at "), "\(errors)")
+        #expect(!FileManager.default.fileExists(atPath: db))
+    }
+
+    @Test("check (also as check -f) reports each problem at its own line and a name that can never match as a warning; test -f works too")
+    func checkReportsEverything() async throws {
+        let directory = URL(fileURLWithPath: try Self.database()).deletingLastPathComponent()
+        defer { Self.remove(directory.path) }
+        let file = directory.appendingPathComponent("herald.yaml").path
+        try ConfigurationProblemExample.text.write(toFile: file, atomically: true, encoding: .utf8)
+        for arguments in [["check", file], ["check", "-f", file]] {
+            let result = try await ManagementCommandLineTests.herald(arguments)
+            #expect(result.status == 1)
+            let lines = result.output.split(separator: "\n").map(String.init)
+            #expect(lines == [
+                "\(file):11:10: mapping for `identify` runs automation `welcom`, which is not defined under `automations`",
+                "\(file):13:15: `once_per` must be `user` or `group` (singular, not `users`)",
+            ], "\(result.output)")
+        }
+        // Fixed, the file is valid and the name that can never match is a warning at its line.
+        try ConfigurationProblemExample.text.replacingOccurrences(of: "welcom\n", with: "welcome-series\n").replacingOccurrences(of: "users", with: "user")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let valid = try await ManagementCommandLineTests.herald(["check", "-f", file])
+        #expect(valid.status == 0, "\(valid.output)")
+        #expect(valid.output.contains("\(file):15:9: warning: `on: Signed Up` can never match: Herald names a track event `track/<event>`; write `on: track/Signed Up`"))
+        #expect(valid.output.contains("(1 warning above)."))
+
+        let event = directory.appendingPathComponent("event.json").path
+        try #"{"type": "identify", "userId": "ada"}"#.write(toFile: event, atomically: true, encoding: .utf8)
+        let tested = try await ManagementCommandLineTests.herald(["test", "-f", file, "--event", event])
+        #expect(tested.status == 0, "\(tested.errors)")
+        #expect(tested.output.contains("welcome-series for ada"))
+        let both = try await ManagementCommandLineTests.herald(["check", file, "-f", event])
+        #expect(both.status == 64)
+        #expect(both.errors.contains("two configuration files given"))
     }
 
     @Test("restarting serve with the same --config, or applying the same file again, stores no new version and says it is unchanged")
@@ -180,4 +275,28 @@ struct CommandLineTests {
         #expect(created.status == 0)
         #expect(created.output.split(separator: "\n").last?.hasPrefix("hk_") == true)
     }
+}
+
+/// The configuration of issue 18's report: a mapping with an unknown automation, then one
+/// with a bad `once_per`, then a name that can never match.
+enum ConfigurationProblemExample {
+    static let text = """
+        channels:
+          log: { type: log }
+        templates:
+          welcome: { channel: log, body: "Hi" }
+        automations:
+          welcome-series:
+            steps:
+              - send: welcome
+        mappings:
+          - on: identify
+            run: welcom
+          - on: identify
+            once_per: users
+            run: welcome-series
+          - on: Signed Up
+            run: welcome-series
+
+        """
 }

@@ -106,6 +106,12 @@ struct ManagementCommandLineTests {
         #expect(result.output.contains("subject: Welcome, Ada!"))
         #expect(result.output.contains("body:    Thanks for joining Initech."))
         #expect(result.output.contains("step 1 at"))  // the delay, on the simulated clock
+        // The exact request the mailer would get.
+        #expect(result.output.contains("    webhook request of run-"))
+        #expect(result.output.contains("      POST https://mailer.internal/send\n"))
+        #expect(result.output.contains("      Idempotency-Key: run-"))
+        #expect(result.output.contains("      Herald-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>\n"))
+        #expect(result.output.contains("\"recipient\": {"))
 
         let json = try await Self.herald(["test", Self.configurationPath, "--event", event, "--json"])
         #expect(json.status == 0)
@@ -117,6 +123,11 @@ struct ManagementCommandLineTests {
         #expect(run["endState"]?.stringValue == "completed")
         let message = try #require(run["messages"]?.arrayValue?.first)
         #expect(message["template"]?.stringValue == "welcome")
+        let request = try #require(run["webhookRequests"]?.arrayValue?.first)
+        #expect(request["url"]?.stringValue == "https://mailer.internal/send")
+        #expect(request["body"]?["subject"]?.stringValue == "Welcome, Ada!")
+        #expect(request["body"]?["recipient"]?["profile"]?["email"]?.stringValue == "ada@example.org")
+        #expect(request["body"]?["template"]?.stringValue == "welcome")
         #expect(message["subject"]?.stringValue == "Welcome, Ada!")
         #expect(report["explain"]?["mappings"]?.arrayValue?.first?["result"]?.stringValue?.hasPrefix("started run") == true)
     }
@@ -253,7 +264,8 @@ struct ManagementCommandLineTests {
             #expect(result.output.contains("read as track/Segment Test Event Name"))
             #expect(result.output.contains("read as identify"))
             #expect(result.output.contains("data: {\"property1\":1,\"property2\":\"test\",\"property3\":true}"))
-            #expect(result.output.contains("email is at the top level"))  // the Event Tester's identify warning
+            // The Event Tester's identify has the same email at the top level and in traits: no warning.
+            #expect(!result.output.contains("email is at the top level"))
             #expect(result.output.contains("Summary: no configuration applied to workspace default"))
 
             let stored = try await herald.get("/api/events?type=track", auth: .bearer(herald.adminKey)).json?["events"]?.arrayValue
@@ -308,7 +320,11 @@ struct ManagementCommandLineTests {
             }
             let result = try await tail.finish()
             #expect(result.status == 0, "\(result.errors)")
-            let lines = result.output.split(separator: "\n")
+            var lines = result.output.split(separator: "\n")
+            // First the start line, so a quiet tail is known to be connected.
+            #expect(lines.first?.hasPrefix("Following events of \(herald.baseURL), after event #") == true, "\(result.output)")
+            #expect(lines.first?.hasSuffix("; Ctrl-C stops.") == true)
+            lines.removeFirst()
             #expect(lines.count == 2, "\(result.output)")
             for line in lines {
                 #expect(line.contains("  track  track/Tail Test  userId=tail-user-"))
@@ -324,6 +340,8 @@ struct ManagementCommandLineTests {
             }
             let jsonResult = try await json.finish()
             #expect(jsonResult.status == 0)
+            // With --json, standard output holds only events; the start line goes to standard error.
+            #expect(jsonResult.errors.contains("Following events of \(herald.baseURL) (only name track/Tail Test)"), "\(jsonResult.errors)")
             let item = try JSONParser.parse(String(jsonResult.output.split(separator: "\n").first ?? ""))
             #expect(item["name"]?.stringValue == "track/Tail Test")
             #expect(item["userId"]?.stringValue == "json-user")
@@ -343,6 +361,7 @@ struct ManagementCommandLineTests {
             tail.process.send(SIGINT)
             let result = try await tail.finish(timeout: .seconds(10))
             #expect(result.status == 0)
+            #expect(result.output.hasPrefix("Following events of \(herald.baseURL), none received yet; Ctrl-C stops.\n"), "\(result.output)")
             #expect(tail.process.termination == .exit(0))  // it exited on SIGINT, not killed by it
         }
     }

@@ -38,10 +38,11 @@ struct WebPageTests {
                 #expect(page.contains("no configuration applied to workspace default"), "the explain trace says why nothing happened")
                 try await browser.screenshot("3-event-detail")
 
-                // The Event Tester identify carries `email` at the top level: the page says so.
+                // An identify with `email` only at the top level: the page says so.
                 try await browser.open(herald.baseURL + "/")
-                #expect(try await herald.post("/inbound/segment", try Payloads.eventTesterIdentify, auth: .basic(herald.ingestKey)).status == 200)
-                #expect(try await browser.waitForText("identify"))
+                let topLevelEmail = #"{"type":"identify","userId":"rod-test","email":"test@example.org","traits":{"trait1":2}}"#
+                #expect(try await herald.post("/inbound/segment", topLevelEmail, auth: .basic(herald.ingestKey)).status == 200)
+                #expect(try await browser.waitForText("rod-test"), "the identify's row arrives live")
                 try await browser.resize(width: 390, height: 844)
                 try await browser.screenshot("3b-events-on-a-phone")
                 try await browser.click("#event-rows tr:first-child a")
@@ -97,7 +98,7 @@ struct WebPageTests {
                 let runsBefore = try await herald.store.runs(workspace: "default").count
                 try await browser.clear("#event")
                 try await browser.type(#"{"type":"track","event":"Cart Abandoned","userId":"u-7","properties":{"product":"Lamp"}}"#, into: "#event")
-                try await browser.click("form[action='/config/test'] button")
+                try await browser.click("#dry-run-button")
                 #expect(try await browser.waitForText("Run of remind for u-7"))
                 #expect(try await browser.text().contains("Still thinking about Lamp?"))
                 try await browser.screenshot("4b-dry-run")
@@ -110,6 +111,133 @@ struct WebPageTests {
                 #expect(try await browser.waitForText("was cancelled"))
                 #expect(try await herald.api("/api/runs?state=cancelled")["runs"]?.arrayValue?.count == 1)
                 try await browser.screenshot("5-run-cancelled")
+            } catch {
+                await browser.quit()
+                throw error
+            }
+            await browser.quit()
+        }
+    }
+
+    /// A webhook channel whose URL the server may not reach (a loopback address, not allowed):
+    /// every message to it is `undeliverable` at once, with the reason.
+    static let failingConfiguration = """
+        channels:
+          mailer: { type: webhook, url: "http://127.0.0.1:9/send" }
+        templates:
+          welcome: { channel: mailer, subject: "Welcome, {{profile.firstName}}!", body: "Thanks for joining." }
+        automations:
+          welcome-series:
+            steps:
+              - send: welcome
+        mappings:
+          - on: identify
+            run: welcome-series
+
+        """
+
+    @Test("the operator's walk: empty state → events → an event → its run → its message → the profile; a failed delivery is red; overview; dry run of a draft")
+    func operatorWalk() async throws {
+        try await LiveHerald.run { herald in
+            try await herald.applyConfiguration(Self.failingConfiguration)
+            let browser = try await WebDriver()
+            do {
+                try await browser.open(herald.baseURL + "/sign-in")
+                try await browser.type(herald.adminKey, into: "#key")
+                try await browser.click("button[type=submit]")
+                #expect(try await browser.waitForText("No Segment events received yet."))
+                try await browser.screenshot("6-walk-empty-state")
+
+                try await herald.ingest(ManagementPayloads.identify(user: "ada", id: "walk-1", traits: #"{"firstName":"Ada","email":"ada@example.org","plan":"pro"}"#))
+                try await herald.waitForEngine()
+                var settled = false
+                for _ in 0..<200 where !settled {
+                    settled = try await herald.api("/api/messages")["messages"]?.arrayValue?.first?["status"]?.stringValue == "undeliverable"
+                    if !settled { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                #expect(settled, "the message to a loopback address is undeliverable")
+
+                // Events: the row links to the event and to the profile; times are human, exact on hover.
+                #expect(try await browser.waitForText("started run 1 of welcome-series"))
+                try await browser.open(herald.baseURL + "/")
+                #expect(try await browser.element("#event-rows time[title$='UTC']") != nil)
+                #expect(try await browser.element("#event-rows a[href='/profiles/ada']") != nil)
+                try await browser.screenshot("7-walk-events")
+
+                try await browser.click("#event-rows a[href^='/events/']")
+                #expect(try await browser.waitForText("Runs it started"))
+                var page = try await browser.text()
+                #expect(page.contains("Run #1 of welcome-series"))
+                #expect(page.contains("completed with failures"))
+                #expect(page.contains("Welcome, Ada!"))
+                #expect(!page.contains("`"), "engine messages show code, not backticks")
+                try await browser.screenshot("8-walk-event")
+
+                try await browser.click("a[href='/runs/1']")
+                #expect(try await browser.waitForText("Run #1 of welcome-series"))
+                page = try await browser.text()
+                #expect(page.contains("completed with failures"))
+                #expect(page.contains("loopback"), "the failure's reason is on the run")
+                #expect(!page.contains("`"))
+                try await browser.screenshot("9-walk-run")
+
+                try await browser.click("table a[href^='/messages/']")
+                #expect(try await browser.waitForText("Status history"))
+                page = try await browser.text()
+                #expect(page.contains("welcome to ada"))
+                #expect(page.contains("undeliverable"))
+                #expect(page.contains("Welcome, Ada!"))
+                try await browser.screenshot("10-walk-message")
+
+                try await browser.click("dd a[href='/profiles/ada']")
+                #expect(try await browser.waitForText("Timeline"))
+                page = try await browser.text()
+                #expect(page.contains("Profile ada"))
+                #expect(page.contains(#""firstName": "Ada""#))
+                #expect(page.contains("run #1 of welcome-series"))
+                #expect(page.contains("welcome via mailer"))
+                try await browser.screenshot("11-walk-profile")
+
+                // The runs list shows the failed delivery in red, with its time and triggering event.
+                try await browser.open(herald.baseURL + "/runs")
+                #expect(try await browser.waitForText("completed with failures"))
+                #expect(try await browser.element(".runs .state.failed") != nil)
+                #expect(try await browser.element(".runs a[href^='/events/']") != nil)
+                try await browser.screenshot("12-walk-runs-failed")
+
+                // Messages: subject and failure reason, filtered by status.
+                try await browser.open(herald.baseURL + "/messages?status=undeliverable")
+                #expect(try await browser.waitForText("Welcome, Ada!"))
+                #expect(try await browser.text().contains("loopback"))
+                try await browser.open(herald.baseURL + "/messages?status=sent")
+                #expect(try await browser.waitForText("No message matches these filters."))
+                try await browser.open(herald.baseURL + "/?type=track")
+                #expect(try await browser.waitForText("No event matches these filters."))
+
+                try await browser.open(herald.baseURL + "/overview")
+                #expect(try await browser.waitForText("Events, last hour"))
+                page = try await browser.text()
+                #expect(page.contains("1 event;"))
+                #expect(page.contains("1 undeliverable"))
+                #expect(try await browser.element("svg.chart rect") != nil, "the chart is drawn")
+                try await browser.screenshot("13-walk-overview")
+
+                // The dry run tries the draft in the editor (not applied), prefilled with the event.
+                try await browser.open(herald.baseURL + "/config?event=1")
+                #expect(try await browser.waitForText("Dry run this draft"))
+                let draft = Self.failingConfiguration.replacingOccurrences(of: "Welcome, {{profile.firstName}}!", with: "Draft hello, {{profile.firstName}}")
+                try await browser.clear("#yaml")
+                try await browser.type(draft, into: "#yaml")
+                try await browser.click("#dry-run-button")
+                #expect(try await browser.waitForText("Dry run of the draft below"))
+                page = try await browser.text()
+                #expect(page.contains("Draft hello, Ada"))
+                #expect(page.contains("POST http://127.0.0.1:9/send"))
+                #expect(page.contains("Idempotency-Key: run-"))
+                #expect(page.contains(#""email": "ada@example.org""#))
+                #expect(try await browser.element("#dry-run-result") != nil)
+                try await browser.screenshot("14-walk-dry-run-of-a-draft")
+                #expect(try await herald.api("/api/config")["version"] == 1, "the draft was not applied")
             } catch {
                 await browser.quit()
                 throw error

@@ -26,9 +26,11 @@ public enum ConfigurationLoader {
     ) throws(ConfigurationError) -> HeraldConfiguration {
         var reader = ConfigurationReader(secrets: secrets, requireSecrets: requireSecrets)
         let configuration = reader.read(yaml)
-        guard reader.issues.isEmpty, let configuration else {
+        guard reader.issues.isEmpty, var configuration else {
             throw ConfigurationError(issues: reader.issues.sorted { ($0.line, $0.column) < ($1.line, $1.column) })
         }
+        configuration.warnings = reader.warnings
+        configuration.unresolvedSecrets = reader.unresolvedSecrets
         return configuration
     }
 }
@@ -37,6 +39,20 @@ struct ConfigurationReader {
     let secrets: SecretEnvironment
     let requireSecrets: Bool
     var issues: [ConfigurationIssue] = []
+    var warnings: [ConfigurationIssue] = []
+    var unresolvedSecrets: [ConfigurationIssue] = []
+    /// The names each section defines, read from the file's keys before any definition is
+    /// checked: a reference to a definition that has a problem of its own is not reported a
+    /// second time as "not defined".
+    var declared = Declarations()
+
+    struct Declarations {
+        var channels: Set<String> = []
+        var templates: Set<String> = []
+        var automations: Set<String> = []
+        var topics: Set<String> = []
+        var segment = false
+    }
 
     /// Longest webhook timeout: a receiver that needs longer should answer at once and work later.
     static let maximumTimeout: Duration = ChannelSettings.maximumTimeout
@@ -70,6 +86,10 @@ struct ConfigurationReader {
         guard let root else { return HeraldConfiguration(channels: [], templates: [], automations: [], mappings: [], topics: []) }
         guard let top = mapping(root, "the configuration") else { return nil }
         checkKeys(top, allowed: ["topics", "channels", "templates", "automations", "mappings", "segment", "max_event_age"], in: "the configuration")
+        func keys(_ section: String) -> Set<String> { Set(top[section]?.mapping?.keys.compactMap(\.string) ?? []) }
+        declared = Declarations(
+            channels: keys("channels"), templates: keys("templates"), automations: keys("automations"), topics: keys("topics"),
+            segment: top["segment"] != nil)
         let topics = named(top["topics"], "topics").compactMap { readTopic(name: $0.name, node: $0.node) }
         let channels = named(top["channels"], "channels").compactMap { readChannel(name: $0.name, node: $0.node) }
         let templates = named(top["templates"], "templates").compactMap { readTemplate(name: $0.name, node: $0.node) }
@@ -78,6 +98,7 @@ struct ConfigurationReader {
         if let list = top["mappings"] {
             if let sequence = list.sequence {
                 mappings = sequence.compactMap { readMapping($0) }
+                checkMappingIds(sequence)
             } else {
                 issue(list, "`mappings` must be a list of `- on: <event name>` entries")
             }
@@ -192,6 +213,7 @@ struct ConfigurationReader {
             case .unset where requireSecrets:
                 issue(node, "the secret \(name) is not set in the server's environment")
             case .notAllowed, .unset:
+                unresolvedSecrets.append(ConfigurationIssue(line: node.mark?.line ?? 0, column: node.mark?.column ?? 0, message: name))
                 output += "${\(name)}"
             }
             rest = rest[rest.index(after: close)...]
@@ -561,6 +583,9 @@ struct ConfigurationReader {
             }
         case "segment":
             guard let call = readSegmentStep(value, automation: automation) else { return nil }
+            if !declared.segment {
+                issue(node, "automation `\(automation)` has a `segment` step, but the configuration has no `segment:` (write key and endpoint)")
+            }
             action = .segment(call)
         case "cancel":
             guard let token = text(value, "`cancel`") else { return nil }
@@ -577,6 +602,14 @@ struct ConfigurationReader {
                 return nil
             }
             action = .updateProfile(patch)
+        }
+        if case .send(let template, let channel, _, _) = action {
+            if !declared.templates.contains(template) {
+                issue(node, "automation `\(automation)` sends template `\(template)`, which is not defined under `templates`")
+            }
+            if let channel, !declared.channels.contains(channel) {
+                issue(node, "automation `\(automation)` sends on channel `\(channel)`, which is not defined under `channels`")
+            }
         }
         return .init(condition: guardCondition, action: action)
     }
@@ -596,19 +629,27 @@ struct ConfigurationReader {
             issue(node, "a mapping needs `on: <event name>` such as `track/Order Completed` or `identify`")
             return nil
         }
+        // Every field is checked even after a problem in another, so that one run of `check`
+        // lists them all.
+        var valid = true
         var oncePer: HeraldConfiguration.Mapping.OncePer?
         if let scope = text(fields["once_per"], "`once_per`") {
-            guard let parsed = HeraldConfiguration.Mapping.OncePer(rawValue: scope) else {
-                issue(fields["once_per"], "`once_per` must be `user` or `group`")
-                return nil
+            if let parsed = HeraldConfiguration.Mapping.OncePer(rawValue: scope) {
+                oncePer = parsed
+            } else {
+                issue(fields["once_per"], "`once_per` must be `user` or `group`" + (scope == "users" || scope == "groups" ? " (singular, not `\(scope)`)" : ""))
+                valid = false
             }
-            oncePer = parsed
         }
         let when = condition(fields["when"])
-        if fields["when"] != nil && when == nil { return nil }
+        if fields["when"] != nil && when == nil { valid = false }
         let action: HeraldConfiguration.Mapping.Action
         switch (text(fields["run"], "`run`"), text(fields["cancel"], "`cancel`")) {
-        case (let automation?, nil): action = .run(automation: automation)
+        case (let automation?, nil):
+            if !declared.automations.contains(automation) {
+                issue(fields["run"], "mapping for `\(on)` runs automation `\(automation)`, which is not defined under `automations`")
+            }
+            action = .run(automation: automation)
         case (nil, let token?):
             checkTemplate(fields["cancel"], token, what: "cancel token")
             action = .cancel(token: token)
@@ -616,16 +657,28 @@ struct ConfigurationReader {
             issue(node, "mapping for `\(on)` needs exactly one of `run: <automation>` or `cancel: <token>`")
             return nil
         }
+        if let reason = EventNames.whyNeverMatched(on) {
+            let mark = fields["on"]?.mark
+            warnings.append(ConfigurationIssue(line: mark?.line ?? 0, column: mark?.column ?? 0, message: reason))
+        }
+        guard valid else { return nil }
         return .init(id: id, on: on, when: when?.0, whenText: when?.1, oncePer: oncePer, action: action, line: node.mark?.line ?? 0)
+    }
+
+    /// Each mapping `id` names one mapping.
+    mutating func checkMappingIds(_ nodes: Node.Sequence) {
+        var ids: Set<String> = []
+        for node in nodes {
+            guard let idNode = node.mapping?["id"], let id = idNode.string, !ids.insert(id).inserted else { continue }
+            issue(idNode, "mapping id `\(id)` is used by an earlier mapping; each `id` names one mapping")
+        }
     }
 
     // MARK: References
 
     mutating func checkReferences(_ configuration: HeraldConfiguration, top: Node.Mapping) {
-        let channels = Set(configuration.channels.map(\.name))
-        let templates = Set(configuration.templates.map(\.name))
-        let automations = Set(configuration.automations.map(\.name))
-        let topics = Set(configuration.topics.map(\.name))
+        let channels = declared.channels
+        let topics = declared.topics
         let templateNodes = top["templates"]?.mapping
         for template in configuration.templates {
             if let channel = template.channel, !channels.contains(channel) {
@@ -639,33 +692,6 @@ struct ConfigurationReader {
         for automation in configuration.automations {
             if let topic = automation.topic, !topics.contains(topic) {
                 issue(automationNodes?[automation.name]?.mapping?["topic"], "automation `\(automation.name)` has topic `\(topic)`, which is not defined under `topics`")
-            }
-            let stepNodes = automationNodes?[automation.name]?.mapping?["steps"]?.sequence
-            for (index, step) in automation.steps.enumerated() {
-                if case .segment = step.action, configuration.segment == nil {
-                    let node = stepNodes.flatMap { index < $0.count ? $0[index] : nil }
-                    issue(node, "automation `\(automation.name)` has a `segment` step, but the configuration has no `segment:` (write key and endpoint)")
-                }
-                guard case .send(let template, let channel, _, _) = step.action else { continue }
-                let node = stepNodes.flatMap { index < $0.count ? $0[index] : nil }
-                if !templates.contains(template) {
-                    issue(node, "automation `\(automation.name)` sends template `\(template)`, which is not defined under `templates`")
-                }
-                if let channel, !channels.contains(channel) {
-                    issue(node, "automation `\(automation.name)` sends on channel `\(channel)`, which is not defined under `channels`")
-                }
-            }
-        }
-        let mappingNodes = top["mappings"]?.sequence
-        var ids: Set<String> = []
-        for (index, mapping) in configuration.mappings.enumerated() {
-            if let id = mapping.id, !ids.insert(id).inserted {
-                let node = mappingNodes.flatMap { index < $0.count ? $0[index].mapping?["id"] : nil }
-                issue(node, "mapping id `\(id)` is used by an earlier mapping; each `id` names one mapping")
-            }
-            if case .run(let automation) = mapping.action, !automations.contains(automation) {
-                let node = mappingNodes.flatMap { index < $0.count ? $0[index].mapping?["run"] : nil }
-                issue(node, "mapping for `\(mapping.on)` runs automation `\(automation)`, which is not defined under `automations`")
             }
         }
     }

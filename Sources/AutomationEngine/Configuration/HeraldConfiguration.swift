@@ -26,6 +26,15 @@ public struct HeraldConfiguration: Sendable, Hashable {
     /// of history from Segment) still updates profiles and groups, but starts and cancels
     /// nothing. Nil: any age.
     public var maximumEventAge: Duration?
+    /// What is valid but probably not meant, with its line: a mapping whose `on:` no event can
+    /// ever have (`Signed Up` instead of `track/Signed Up`). Shown by `check`, `apply`, the API
+    /// and the editor; never a reason to refuse the file.
+    public var warnings: [ConfigurationIssue] = []
+    /// The `${NAME}` secrets left unresolved when loaded without requiring them: each issue's
+    /// `message` is the variable's name, at the line of the field that names it. A server
+    /// with such a configuration cannot sign or sign in with them (its messages are
+    /// undeliverable), so `serve` and `apply` name them.
+    public var unresolvedSecrets: [ConfigurationIssue] = []
 
     /// A configuration of these parts.
     public init(

@@ -109,7 +109,10 @@ public struct TextTemplate: Sendable {
                         reason: "sections nest deeper than \(maximumSectionDepth) levels", line: line, column: tagStart - lineStart + 1)
                 }
             } else if sigil == "/" {
-                depth = max(0, depth - 1)
+                guard depth > 0 else {
+                    throw TemplateSyntaxError(reason: "a closing tag `{{/…}}` has no section to close", line: line, column: tagStart - lineStart + 1)
+                }
+                depth -= 1
             }
             while index < scalars.count, !matches(close, at: index) {
                 if scalars[index] == "\n" {
@@ -149,7 +152,10 @@ public struct TemplateSyntaxError: Error, Sendable, Hashable, CustomStringConver
             case .transformAppliedToInheritanceSection?: "a transform cannot be applied to an inheritance section"
             case .illegalTokenInsideInheritSection?, .textInsideInheritSection?: "only block definitions may appear inside `{{<…}}`"
             case .invalidConfigVariableSyntax?, .unrecognisedConfigVariable?: "a pragma `{{%…}}` is not one Herald knows (only CONTENT_TYPE: TEXT or HTML)"
-            case nil: "\(parserError.error)"
+            // swift-mustache's reader runs out of text inside a tag: its error type is internal
+            // and says only "overflow". Anything else unknown is still said in words, never dumped.
+            case nil where "\(parserError.error)" == "overflow": "a tag is not closed with `}}` (the template ends inside it)"
+            case nil: "the template cannot be read here; check the tags around this place"
             }
         // The context counts the pragma Herald puts in front of the first line.
         let pragmaLength = "{{% CONTENT_TYPE: TEXT}}".count

@@ -241,7 +241,7 @@ public final class DeliveryService: Service, Sendable {
     private func refuse(_ message: OutgoingMessage, reason: String) {
         state.withLock { $0.finished.append(DeliveryRecord(id: message.id, attempt: message.attempt, change: .final(.undeliverable, reason: reason))) }
         metrics.message(channel: "unknown", status: .undeliverable)
-        logger.notice("message undeliverable", metadata: ["message": "\(message.id)", "reason": "\(reason)"])
+        logger.warning("message undeliverable", metadata: ["message": "\(message.id)", "reason": "\(reason)"])
     }
 
     /// Turns an attempt's outcome into what is recorded, and updates its endpoint's breaker.
@@ -277,7 +277,8 @@ public final class DeliveryService: Service, Sendable {
         if case .final(let status, let reason) = change {
             metrics.message(channel: channelType, status: status)
             if status != .sent {
-                logger.notice("message undeliverable", metadata: ["message": "\(message.id)", "endpoint": "\(endpoint)", "reason": "\(reason)"])
+                // A warning: a message that will never arrive needs an operator's attention.
+                logger.warning("message undeliverable", metadata: ["message": "\(message.id)", "endpoint": "\(endpoint)", "reason": "\(reason)"])
             }
         } else if case .retry(let reason, _) = change {
             logger.info("delivery attempt failed; will retry", metadata: ["message": "\(message.id)", "attempt": "\(message.attempt)", "reason": "\(reason)"])

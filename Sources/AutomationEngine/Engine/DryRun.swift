@@ -66,11 +66,34 @@ public struct DryRun: Sendable {
                 try worker.executeStep(of: run, at: clock, runSteps)
             }
             guard let record = try rehearsal.run(id: started.id) else { continue }
+            let messages = try rehearsal.messages(runId: started.id)
             runs.append(DryRunReport.Run(
                 automation: started.automation, recipient: record.recipient, startState: started.state, endState: record.state,
-                steps: try rehearsal.history(runId: started.id), messages: try rehearsal.messages(runId: started.id)))
+                steps: try rehearsal.history(runId: started.id), messages: messages,
+                webhookRequests: try webhookRequests(messages, workspace: workspace, version: record.configVersion, at: clock, runSteps)))
         }
         return DryRunReport(event: stored, configVersion: version, draft: draftYAML != nil, explain: trace.json, runs: runs)
+    }
+}
+
+extension DryRun {
+    /// The request each webhook message would be POSTed as, with the recipient's profile as
+    /// it stands after the run (delivery reads it when it sends).
+    static func webhookRequests(
+        _ messages: [MessageRecord], workspace: String, version: Int, at time: Timestamp, _ steps: any StepTransaction
+    ) throws -> [WebhookRequest] {
+        let configuration = try steps.configuration(workspace: workspace, version: version)
+        return try messages.compactMap { message in
+            guard message.status == .queued, let name = message.channel,
+                let channel = configuration?.channels.first(where: { $0.name == name }),
+                case .webhook(let url, let secret, _) = channel.kind
+            else { return nil }
+            let profile = try steps.profiles(workspace: workspace, time: time).traits(of: message.recipient) ?? JSONObject()
+            let outgoing = OutgoingMessage(
+                id: message.id, workspace: workspace, runId: message.runId, template: message.template, channel: name, subject: message.subject,
+                body: message.body, recipient: message.recipient, profile: profile, attempt: 1)
+            return WebhookRequest(message: outgoing, url: url, signed: secret != nil)
+        }
     }
 }
 
@@ -101,5 +124,7 @@ public struct DryRunReport: Sendable {
         public let steps: [RunStepEntry]
         /// The messages it would render, with the status they would get at first.
         public let messages: [MessageRecord]
+        /// The HTTP request of each message on a webhook channel, as it would be sent.
+        public let webhookRequests: [WebhookRequest]
     }
 }

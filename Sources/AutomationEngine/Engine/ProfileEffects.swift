@@ -31,7 +31,11 @@ struct ProfileEffects {
             let previous = try profiles.traits(of: profileId) ?? JSONObject()
             let merged = previous.deepMerging(patch.traits)
             try profiles.saveProfile(profileId, userId: event.userId, traits: merged)
-            trace.effect("profile \(profileId) updated with \(patch.traits.count) trait(s)")
+            // Named, not counted: the patch holds derived traits too (`name` from first and last
+            // name, a top-level `email`), so a count did not match the traits the event shows.
+            let names = patch.traits.members.map { "`\($0.key)`" }
+            let shown = names.count > 10 ? names.prefix(10).joined(separator: ", ") + " and \(names.count - 10) more" : names.joined(separator: ", ")
+            trace.effect(names.isEmpty ? "profile \(profileId) seen (no traits)" : "profile \(profileId) updated: \(shown)")
             try recordUnsubscribedTrait(of: profileId, before: previous, after: merged, trace: &trace)
             return profileId
         case .alias:

@@ -333,6 +333,12 @@ public final class RunWorker: Sendable {
             logger.info("message \(messageId) to \(recipient): \(subject ?? "") \(body ?? "")")
         }
         metrics.message(channel: channel?.kind.typeName ?? "none", status: status)
+        if status == .unroutable || status == .undeliverable {
+            // Said where an operator looks: a message that will never arrive is not a detail.
+            logger.warning("message \(status.rawValue)", metadata: [
+                "message": "\(messageId)", "workspace": "\(workspace)", "channel": "\(channelName ?? "none")", "reason": "\(reason ?? "")",
+            ])
+        }
         return "message \(messageId) \(status.rawValue)" + (reason.map { ": \($0)" } ?? "")
     }
 

@@ -43,6 +43,9 @@ package protocol ManagementStorage: Sendable {
     func trace(seq: Int64) async throws -> JSONValue?
     func traces(seqs: [Int64]) async throws -> [Int64: JSONValue]
 
+    /// The page's overview: events per minute, messages by channel and status, the engine's backlog.
+    func overview(workspace: String, minutes: Int, messageWindow: Duration, now: Timestamp) async throws -> WorkspaceOverview
+
     // MARK: Profiles and groups
     func profile(workspace: String, id: String) async throws -> ProfileRecord?
     func profiles(workspace: String, ids: [String]) async throws -> [ProfileRecord]

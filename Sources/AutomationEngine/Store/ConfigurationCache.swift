@@ -1,4 +1,5 @@
 import GRDB
+import Logging
 import Synchronization
 
 /// Applied configurations, parsed once per version per process.
@@ -17,9 +18,13 @@ final class ConfigurationCache: Sendable {
 
     private let parsed = Mutex<[Key: HeraldConfiguration]>([:])
     private let secrets: SecretEnvironment
+    /// Where a version naming secrets this process lacks is reported; nil for caches that
+    /// resolve no secrets on purpose (dry runs).
+    private let logger: Logger?
 
-    init(secrets: SecretEnvironment = .process()) {
+    init(secrets: SecretEnvironment = .process(), logger: Logger? = Logger(label: "herald.configuration")) {
         self.secrets = secrets
+        self.logger = logger
     }
 
     /// The configuration of `version`, parsed from `yaml` when it is not cached yet.
@@ -30,6 +35,13 @@ final class ConfigurationCache: Sendable {
         if let known = parsed.withLock({ $0[key] }) { return known }
         guard let text = try yaml() else { return nil }
         let configuration = try ConfigurationLoader.load(yaml: text, secrets: secrets.scoped(to: workspace), requireSecrets: false)
+        if let logger, !configuration.unresolvedSecrets.isEmpty {
+            // Said once per version and process: what it sends through those channels will be undeliverable.
+            let names = configuration.unresolvedSecrets.map { "${\($0.message)} (line \($0.line))" }.joined(separator: ", ")
+            logger.warning(
+                "configuration names secrets that are not set in the server's environment (or not allowed for the workspace); messages that need them will be undeliverable",
+                metadata: ["workspace": "\(workspace)", "version": "\(version)", "secrets": "\(names)"])
+        }
         parsed.withLock { cache in
             if cache.count >= Self.capacity { cache.removeAll() }
             cache[key] = configuration

@@ -58,6 +58,16 @@ extension HeraldStore {
         yaml: String, workspace: String, secrets: SecretEnvironment = .process(),
         now: Timestamp = Timestamp(Date())
     ) async throws -> ConfigurationApplication {
+        try await applyConfigurationIfChanged(yaml: yaml, workspace: workspace, secrets: secrets, requireSecrets: true, now: now)
+    }
+
+    /// The same, for a process that is not the server (`herald apply` on the database file):
+    /// with `requireSecrets` false a `${NAME}` this process cannot resolve is no error, since
+    /// only the server's environment decides (it names what is missing when it starts and
+    /// when it loads the version); everything else is validated as usual.
+    public func applyConfigurationIfChanged(
+        yaml: String, workspace: String, secrets: SecretEnvironment, requireSecrets: Bool, now: Timestamp = Timestamp(Date())
+    ) async throws -> ConfigurationApplication {
         try Self.checkWorkspaceName(workspace)
         // An empty document would silently stop every automation: almost always a mistake.
         let meaningful = yaml.split(separator: "\n").contains { line in
@@ -69,7 +79,7 @@ extension HeraldStore {
                 line: 1, column: 1, message: "the configuration is empty; send the whole herald.yaml (channels, templates, automations, mappings)")])
         }
         // Validated even when unchanged: the environment may have lost a secret it names.
-        _ = try ConfigurationLoader.load(yaml: yaml, secrets: secrets.scoped(to: workspace))
+        _ = try ConfigurationLoader.load(yaml: yaml, secrets: secrets.scoped(to: workspace), requireSecrets: requireSecrets)
         return try await writer.write { db in
             if let current = try Row.fetchOne(
                 db, sql: "SELECT * FROM configVersion WHERE workspaceId = ? ORDER BY version DESC LIMIT 1", arguments: [workspace]

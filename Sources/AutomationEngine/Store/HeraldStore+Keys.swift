@@ -32,11 +32,13 @@ extension HeraldStore {
         }
     }
 
-    /// On an empty database, creates workspace `default` with one `ingest` and one `admin` key
-    /// and returns them; returns an empty list when any workspace exists.
+    /// On a database where no key was ever created, creates workspace `default` (when new)
+    /// with one `ingest` and one `admin` key and returns them; returns an empty list when any
+    /// key exists, revoked or not. A database that `herald apply` made before the first
+    /// `serve` has a workspace but no key: it still gets its first keys.
     public func bootstrapIfEmpty(now: Timestamp = Timestamp(Date())) async throws -> [CreatedKey] {
         try await writer.write { db in
-            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM workspace") == 0 else { return [] }
+            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM apiKey") == 0 else { return [] }
             try Self.ensureWorkspace("default", now: now, db)
             return [
                 try Self.insertKey(workspace: "default", scope: .ingest, now: now, db),

@@ -23,8 +23,27 @@ public struct RunRecord: Sendable, Hashable {
     public let dueAt: Timestamp
     /// When the run was created and last changed.
     public let createdAt, updatedAt: Timestamp
+    /// How many of its messages ended `undeliverable` or `unroutable` (0 when not read with them).
+    public let failedMessages: Int
+    /// The name of the event that started it (`track/Order Completed`), when it was read with it
+    /// and the event is still stored.
+    public let eventName: String?
+
+    /// The state as an operator should read it: a run whose steps all ran but whose delivery
+    /// failed is not plain `completed` (a webhook's 4xx, a missing secret, no address).
+    public var stateDescription: String {
+        failedMessages > 0 ? "\(state) with failures" : state
+    }
+
+    /// The columns a listed run is read with: the run, its failed messages, its event's name.
+    static let listedColumns = """
+        run.*, (SELECT COUNT(*) FROM message m WHERE m.runId = run.id AND m.status IN ('undeliverable', 'unroutable')) AS failedMessages,
+        (SELECT e.name FROM event e WHERE e.seq = run.eventSeq) AS eventName
+        """
 
     init(row: Row) {
+        failedMessages = (row["failedMessages"] as Int?) ?? 0
+        eventName = row["eventName"]
         id = row["id"]
         automation = row["automation"]
         configVersion = row["configVersion"]
@@ -57,13 +76,18 @@ public struct RunQuery: Sendable, Hashable {
     public var automation: String?
     /// The recipient's profile id.
     public var recipient: String?
+    /// Only runs the event at this position started.
+    public var eventSeq: Int64?
     /// Only runs with ids below this one.
     public var before: Int64?
     /// At most this many.
     public var limit: Int
 
     /// A query; without arguments, the 50 most recent runs.
-    public init(state: String? = nil, automation: String? = nil, recipient: String? = nil, before: Int64? = nil, limit: Int = 50) {
+    public init(
+        state: String? = nil, automation: String? = nil, recipient: String? = nil, eventSeq: Int64? = nil, before: Int64? = nil, limit: Int = 50
+    ) {
+        self.eventSeq = eventSeq
         self.state = state
         self.automation = automation
         self.recipient = recipient
@@ -91,18 +115,23 @@ extension HeraldStore {
     /// Every run of a workspace, oldest first.
     public func runs(workspace: String) async throws -> [RunRecord] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM run WHERE workspaceId = ? ORDER BY id", arguments: [workspace]).map(RunRecord.init(row:))
+            try Row.fetchAll(db, sql: "SELECT \(RunRecord.listedColumns) FROM run WHERE workspaceId = ? ORDER BY id", arguments: [workspace])
+                .map(RunRecord.init(row:))
         }
     }
 
     /// The runs of a workspace matching `query`, newest first.
     public func runs(workspace: String, matching query: RunQuery) async throws -> [RunRecord] {
-        var sql = "SELECT * FROM run WHERE workspaceId = ?"
+        var sql = "SELECT \(RunRecord.listedColumns) FROM run WHERE workspaceId = ?"
         var arguments: StatementArguments = [workspace]
         for (column, value) in [("state", query.state), ("automation", query.automation), ("recipient", query.recipient)] {
             guard let value else { continue }
             sql += " AND \(column) = ?"
             arguments += [value]
+        }
+        if let eventSeq = query.eventSeq {
+            sql += " AND eventSeq = ?"  // index run_event
+            arguments += [eventSeq]
         }
         if let before = query.before {
             sql += " AND id < ?"
@@ -117,7 +146,8 @@ extension HeraldStore {
     /// One run of a workspace.
     public func run(workspace: String, id: Int64) async throws -> RunRecord? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM run WHERE workspaceId = ? AND id = ?", arguments: [workspace, id]).map(RunRecord.init(row:))
+            try Row.fetchOne(db, sql: "SELECT \(RunRecord.listedColumns) FROM run WHERE workspaceId = ? AND id = ?", arguments: [workspace, id])
+                .map(RunRecord.init(row:))
         }
     }
 

@@ -56,7 +56,7 @@ public struct HeraldStore: Sendable {
     /// as the next version inside a transaction it rolls back, and the real next version
     /// must never be read from a cache that saw the draft.
     func withPrivateConfigurationCache() -> HeraldStore {
-        HeraldStore(writer: writer, path: path, configurations: ConfigurationCache(secrets: .none))
+        HeraldStore(writer: writer, path: path, configurations: ConfigurationCache(secrets: .none, logger: nil))
     }
 
     /// True when the database answers a trivial query (for `/health`).

@@ -43,6 +43,9 @@ struct ConfigurationController<Context: RequestContext>: Sendable {
             body["yaml"] = nil
             body["json"] = nil
             body["unchanged"] = .bool(applied.isUnchanged)
+            // Valid but probably not meant (an `on:` no event can have), each at its line.
+            let warnings = (try? ConfigurationLoader.load(yaml: yaml, secrets: .none, requireSecrets: false))?.warnings ?? []
+            body["warnings"] = .array(warnings.map(Self.issueJSON))
             // The same text as the version in force stores nothing: 200 with that version, not 201.
             return JSONResponse.make(status: applied.isUnchanged ? .ok : .created, body: .object(body))
         } catch let error as ConfigurationError {
@@ -100,14 +103,17 @@ struct ConfigurationController<Context: RequestContext>: Sendable {
         HeraldHTTPError(.notFound, "workspace \(identity.workspaceId) has no configuration yet: PUT one to /api/config or run `herald apply -f herald.yaml`")
     }
 
+    /// `{line, column, message}`.
+    static func issueJSON(_ issue: ConfigurationIssue) -> JSONValue {
+        .object(JSONObject([
+            (key: "line", value: .number(JSONNumber(issue.line))), (key: "column", value: .number(JSONNumber(issue.column))),
+            (key: "message", value: .string(issue.message)),
+        ]))
+    }
+
     /// 422 with the problems, each with its line and column.
     static func invalid(_ error: ConfigurationError) -> Response {
-        let issues = error.issues.map { issue -> JSONValue in
-            .object(JSONObject([
-                (key: "line", value: .number(JSONNumber(issue.line))), (key: "column", value: .number(JSONNumber(issue.column))),
-                (key: "message", value: .string(issue.message)),
-            ]))
-        }
+        let issues = error.issues.map(issueJSON)
         let first = error.issues.first.map { ": line \($0.line), column \($0.column): \($0.message)" } ?? ""
         return JSONResponse.make(status: .unprocessableContent, body: .object(JSONObject([
             (key: "message", value: .string("configuration is invalid (\(error.issues.count) problem\(error.issues.count == 1 ? "" : "s"))\(first)")),

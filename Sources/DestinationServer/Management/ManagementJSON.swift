@@ -48,8 +48,12 @@ extension RunRecord {
         object.set("id", id)
         object.set("automation", automation)
         object.set("state", state)
+        // A completed run whose delivery failed says so: `completed with failures`.
+        object.set("stateDescription", stateDescription)
+        object["failedMessages"] = .number(JSONNumber(failedMessages))
         object.set("recipient", recipient)
         object.set("eventSeq", eventSeq)
+        object.set("eventName", eventName)
         object["configVersion"] = .number(JSONNumber(configVersion))
         object.set("token", token)
         object["nextStep"] = .number(JSONNumber(nextStep))
@@ -154,8 +158,22 @@ extension DryRunReport {
             item.set("endState", run.endState)
             item["steps"] = .array(run.steps.map(\.json))
             item["messages"] = .array(run.messages.map { .object($0.json(includeId: false)) })
+            item["webhookRequests"] = .array(run.webhookRequests.map(\.json))
             return .object(item)
         })
+        return .object(object)
+    }
+}
+
+extension WebhookRequest {
+    /// `{messageId, method, url, headers: [{name, value}], body}`.
+    var json: JSONValue {
+        var object = JSONObject()
+        object.set("messageId", messageId)
+        object.set("method", method)
+        object.set("url", url)
+        object["headers"] = .array(headers.map { .object(JSONObject([(key: "name", value: .string($0.name)), (key: "value", value: .string($0.value))])) })
+        object["body"] = body
         return .object(object)
     }
 }

@@ -15,12 +15,22 @@ struct WebConfigurationController<Context: RequestContext>: Sendable {
     func add(to router: Router<Context>) {
         router.get("/config") { request, _ in
             guard let session = try await gate.session(request) else { return WebSessionGate.redirect("/sign-in") }
+            let workspace = session.identity.workspaceId
+            let fields = WebText.formFields(request.uri.query)
             var draft: String?
-            if let name = QueryParameters(request).text("add") {
-                let current = try await store.currentConfiguration(workspace: session.identity.workspaceId)?.yaml ?? ""
+            // The dry-run box starts with a real event: the one asked for (`?event=<seq>`), else the
+            // latest of the unmapped name being mapped (`?add=<name>`), else the latest event.
+            var sample: StoredEvent?
+            if let seq = fields["event"].flatMap({ Int64($0) }) { sample = try await store.event(workspace: workspace, seq: seq) }
+            if let name = fields["add"] {
+                let current = try await store.currentConfiguration(workspace: workspace)?.yaml ?? ""
                 draft = Self.adding(mappingFor: name, to: current)
+                if sample == nil { sample = try await store.events(workspace: workspace, matching: EventQuery(name: name, limit: 1)).first }
             }
-            return try await page(session, draft: draft, flash: draft == nil ? nil : "A mapping for this event was added at the end; choose its automation and apply.")
+            if sample == nil { sample = try await store.events(workspace: workspace, matching: EventQuery(limit: 1)).first }
+            return try await page(
+                session, draft: draft, event: sample.map { Self.eventText($0.raw) },
+                flash: draft == nil ? nil : "A mapping for this event was added at the end; choose its automation and apply.")
         }
         router.post("/config") { request, _ in
             guard let session = try await gate.session(request) else { return WebSessionGate.redirect("/sign-in") }
@@ -32,9 +42,9 @@ struct WebConfigurationController<Context: RequestContext>: Sendable {
                 let flash = applied.isUnchanged
                     ? "Unchanged: this is version \(applied.version.version), already in force; nothing was stored."
                     : "Applied: version \(applied.version.version) is in force."
-                return try await page(session, flash: flash)
+                return try await page(session, event: fields["event"], flash: flash)
             } catch let error as ConfigurationError {
-                return try await page(session, draft: yaml, issues: error.issues, status: .unprocessableContent)
+                return try await page(session, draft: yaml, issues: error.issues, event: fields["event"], status: .unprocessableContent)
             }
         }
         router.post("/config/test") { request, _ in
@@ -42,16 +52,27 @@ struct WebConfigurationController<Context: RequestContext>: Sendable {
             let fields = try await WebSessionGate.form(request)
             try WebSessionGate.checkCSRF(fields, session: session)
             let text = fields["event"] ?? ""
+            // The draft in the editor is what is tried, not the version in force.
+            let draft = fields["yaml"].map { $0.replacingOccurrences(of: "\r\n", with: "\n") }.flatMap { $0.isEmpty ? nil : $0 }
             guard let event = (try? JSONParser.parse(text))?.objectValue else {
-                return try await page(session, event: text, dryRunError: "The event must be a JSON object, like the ones Segment's Event Tester sends.")
+                return try await page(session, draft: draft, event: text, dryRunError: "The event must be a JSON object, like the ones Segment's Event Tester sends.")
             }
             do {
-                let report = try await dryRun.evaluate(event: event, workspace: session.identity.workspaceId)
-                return try await page(session, event: text, dryRun: Self.context(report))
+                let report = try await dryRun.evaluate(event: event, workspace: session.identity.workspaceId, draftYAML: draft)
+                return try await page(session, draft: draft, event: text, dryRun: Self.context(report))
             } catch let error as EventValidationError {
-                return try await page(session, event: text, dryRunError: "Herald would refuse this event: \(error)")
+                return try await page(session, draft: draft, event: text, dryRunError: "Herald would refuse this event: \(error)")
+            } catch let error as ConfigurationError {
+                return try await page(
+                    session, draft: draft, issues: error.issues, event: text,
+                    dryRunError: "The draft has problems (listed above); fix them to try it.", status: .unprocessableContent)
             }
         }
+    }
+
+    /// A stored event's raw JSON, indented for the dry-run box.
+    static func eventText(_ raw: String) -> String {
+        (try? JSONParser.parse(raw)).map(\.prettyText) ?? raw
     }
 
     private func page(
@@ -63,7 +84,7 @@ struct WebConfigurationController<Context: RequestContext>: Sendable {
         var context: [String: Any] = ["yaml": yaml, "csrf": session.csrfToken, "event": event ?? Self.sampleEvent]
         if let current, let configuration = try? ConfigurationLoader.load(yaml: current.yaml, secrets: .none, requireSecrets: false) {
             context["version"] = String(current.version)
-            context["appliedAt"] = current.appliedAt.iso8601
+            context["appliedAt"] = WebText.time(current.appliedAt, now: Timestamp(Date()))
             context["mappings"] = configuration.mappings.map { mapping -> [String: Any] in
                 let does: String
                 switch mapping.action {
@@ -76,6 +97,11 @@ struct WebConfigurationController<Context: RequestContext>: Sendable {
             context["automations"] = configuration.automations.map(\.name).joined(separator: ", ")
             context["templates"] = configuration.templates.map(\.name).joined(separator: ", ")
             context["channels"] = configuration.channels.map(\.name).joined(separator: ", ")
+        }
+        // Warnings of the text in the editor (valid, but probably not meant).
+        if issues.isEmpty, let shown = try? ConfigurationLoader.load(yaml: yaml, secrets: .none, requireSecrets: false), !shown.warnings.isEmpty {
+            context["hasWarnings"] = true
+            context["warnings"] = shown.warnings.map { ["line": String($0.line), "column": String($0.column), "message": WebText.html($0.message)] }
         }
         if !issues.isEmpty {
             context["hasIssues"] = true
@@ -109,14 +135,28 @@ struct WebConfigurationController<Context: RequestContext>: Sendable {
     static var sampleEvent: String { #"{"type":"track","event":"Segment Test Event Name","userId":"test-user","properties":{"property1":1}}"# }
 
     static func context(_ report: DryRunReport) -> [String: Any] {
-        var context: [String: Any] = ["name": report.event.name]
-        if let summary = report.explain["summary"]?.stringValue { context["summary"] = summary }
-        context["mappings"] = (report.explain["mappings"]?.arrayValue ?? []).map { ["on": $0["on"]?.stringValue ?? "", "result": $0["result"]?.stringValue ?? ""] }
+        var context: [String: Any] = ["name": report.event.name, "draft": report.draft]
+        if let summary = report.explain["summary"]?.stringValue { context["summary"] = WebText.html(summary) }
+        context["mappings"] = (report.explain["mappings"]?.arrayValue ?? []).map {
+            ["on": $0["on"]?.stringValue ?? "", "result": WebText.html($0["result"]?.stringValue ?? "")]
+        }
         context["runs"] = report.runs.map { run -> [String: Any] in
             [
                 "automation": run.automation, "recipient": run.recipient, "endState": run.endState,
-                "steps": run.steps.map { ["outcome": $0.outcome] },
-                "messages": run.messages.map { ["template": $0.template, "channel": $0.channel ?? "no channel", "status": $0.status.rawValue, "subject": $0.subject ?? "", "body": $0.body ?? ""] },
+                "steps": run.steps.map { ["outcome": WebText.html($0.outcome)] },
+                "messages": run.messages.map { message -> [String: Any] in
+                    var item: [String: Any] = [
+                        "template": message.template, "channel": message.channel ?? "no channel", "status": message.status.rawValue,
+                        "subject": message.subject ?? "", "body": message.body ?? "",
+                    ]
+                    if let reason = message.history.last?.reason { item["reason"] = WebText.html(reason) }
+                    return item
+                },
+                // The exact HTTP request of each webhook message, as the mailer will get it.
+                "requests": run.webhookRequests.map { request -> [String: Any] in
+                    let head = ["\(request.method) \(request.url)"] + request.headers.map { "\($0.name): \($0.value)" }
+                    return ["text": head.joined(separator: "\n") + "\n\n" + request.body.prettyText]
+                },
             ]
         }
         return context

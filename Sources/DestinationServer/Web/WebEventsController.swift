@@ -75,26 +75,35 @@ struct WebEventsController<Context: RequestContext>: Sendable {
 
     private func events(_ request: Request) async throws -> Response {
         guard let session = try await gate.session(request) else { return WebSessionGate.redirect("/sign-in") }
-        // The newest page follows arriving events live; `?cursor=<seq>` shows older ones.
-        let before = try? QueryParameters(request).integer("cursor")
-        let page = try await store.events(workspace: session.identity.workspaceId, matching: EventQuery(before: before, limit: WebPageRenderer.pageSize + 1))
+        // The newest page follows arriving events live; `?cursor=<seq>` shows older ones, and
+        // a filtered list is a still picture.
+        let parameters = QueryParameters(request)
+        let before = try? parameters.integer("cursor")
+        let filters = WebEventFilters(request)
+        let now = Timestamp(Date())
+        let page = try await store.events(
+            workspace: session.identity.workspaceId, matching: filters.eventQuery(before: before, limit: WebPageRenderer.pageSize + 1, now: now))
         let events = Array(page.prefix(WebPageRenderer.pageSize))
         let traces = try await store.traces(seqs: events.map(\.seq))
         let host = request.head.authority ?? "127.0.0.1:8080"
+        let nothingYet = events.isEmpty && before == nil && filters.isEmpty
         var context: [String: Any] = [
-            "empty": events.isEmpty && before == nil, "events": events.map { Self.row($0, explain: traces[$0.seq]) },
-            "latestSeq": events.first.map { String($0.seq) } ?? "0", "live": before == nil,
+            "empty": nothingYet, "events": events.map { Self.row($0, explain: traces[$0.seq], now: now) },
+            "latestSeq": events.first.map { String($0.seq) } ?? "0", "live": before == nil && filters.isEmpty,
+            "noMatch": events.isEmpty && !nothingYet, "filters": filters.context,
             "endpoint": "\(WebSessionGate.scheme(request))://\(host)/inbound/segment", "workspace": session.identity.workspaceId,
         ]
-        if page.count > WebPageRenderer.pageSize, let last = events.last { context["nextHref"] = "/?cursor=\(last.seq)" }
-        if events.isEmpty && before == nil {
+        if page.count > WebPageRenderer.pageSize, let last = events.last {
+            context["nextHref"] = "/?cursor=\(last.seq)" + (filters.isEmpty ? "" : "&" + filters.query)
+        }
+        if nothingYet {
             // "Check the API key": what Segment (or anyone) sent that was refused.
             let refused = failures.recent(workspace: session.identity.workspaceId).prefix(10)
             if !refused.isEmpty {
                 context["hasFailures"] = true
                 context["failures"] = refused.map { entry -> [String: Any] in
                     ["credential": entry.credential, "reason": entry.reason, "count": entry.count, "path": entry.path,
-                     "lastAt": Timestamp(entry.lastAt).iso8601]
+                     "lastAt": WebText.time(Timestamp(entry.lastAt), now: now)]
                 }
             }
         }
@@ -110,7 +119,8 @@ struct WebEventsController<Context: RequestContext>: Sendable {
         let after = try QueryParameters(request).integer("after") ?? 0
         let events = try await store.events(workspace: session.identity.workspaceId, matching: EventQuery(after: after, limit: 200))
         let traces = try await store.traces(seqs: events.map(\.seq))
-        let html = renderer.fragment("event-rows", context: ["events": events.reversed().map { Self.row($0, explain: traces[$0.seq]) }])
+        let now = Timestamp(Date())
+        let html = renderer.fragment("event-rows", context: ["events": events.reversed().map { Self.row($0, explain: traces[$0.seq], now: now) }])
         var headers = WebPageRenderer.securityHeaders(contentType: "text/html; charset=utf-8")
         headers[HTTPField.Name("X-Herald-Latest-Seq")!] = String(events.last?.seq ?? after)
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
@@ -118,21 +128,37 @@ struct WebEventsController<Context: RequestContext>: Sendable {
 
     private func event(_ request: Request, seq text: String) async throws -> Response {
         guard let session = try await gate.session(request) else { return WebSessionGate.redirect("/sign-in") }
-        guard let seq = Int64(text), let event = try await store.event(workspace: session.identity.workspaceId, seq: seq) else {
+        let workspace = session.identity.workspaceId
+        guard let seq = Int64(text), let event = try await store.event(workspace: workspace, seq: seq) else {
             return renderer.page("not-found", title: "Not found", context: ["message": "There is no event \(text) in this workspace."], session: session.page, status: .notFound)
         }
+        let now = Timestamp(Date())
         let detail = event.detailJSON(explain: try await store.trace(seq: seq))
+        let profileId = event.userId ?? event.anonymousId
         var context: [String: Any] = [
-            "name": event.name, "type": event.type, "messageId": event.messageId, "userId": event.userId ?? "—",
-            "anonymousId": event.anonymousId ?? "—", "timestamp": event.timestamp.iso8601, "receivedAt": event.receivedAt.iso8601,
+            "seq": String(seq), "name": event.name, "type": event.type, "messageId": event.messageId,
+            "timestamp": WebText.time(event.timestamp, now: now), "receivedAt": WebText.time(event.receivedAt, now: now),
             "warnings": event.warnings, "hasWarnings": !event.warnings.isEmpty,
             "data": (detail["data"] ?? .null).prettyText, "raw": (detail["raw"] ?? .null).prettyText,
         ]
+        if let userId = event.userId { context["userId"] = ["id": userId, "href": "/profiles/\(WebText.path(userId))"] }
+        if let anonymousId = event.anonymousId { context["anonymousId"] = ["id": anonymousId, "href": "/profiles/\(WebText.path(anonymousId))"] }
+        if let profileId { context["profileHref"] = "/profiles/\(WebText.path(profileId))" }
+        // What it caused: its runs and their messages, each a link.
+        let runs = try await store.runs(workspace: workspace, matching: RunQuery(eventSeq: seq, limit: 100))
+        var messages: [[String: Any]] = []
+        for run in runs {
+            messages += try await store.messages(workspace: workspace, runId: run.id).map { WebRunsController<Context>.context($0, now: now) }
+        }
+        context["runs"] = runs.map { WebRunsController<Context>.context($0, now: now) }
+        context["hasRuns"] = !runs.isEmpty
+        context["messages"] = messages
+        context["hasMessages"] = !messages.isEmpty
         if let explain = detail["explain"], explain != .null {
             let mappings: [[String: Any]] = (explain["mappings"]?.arrayValue ?? []).map { check in
                 var entry: [String: Any] = [
                     "on": check["on"]?.stringValue ?? "", "line": check["line"]?.encodedString() ?? "",
-                    "result": check["result"]?.stringValue ?? "",
+                    "result": WebText.html(check["result"]?.stringValue ?? ""),
                     "seen": (check["saw"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ", "),
                 ]
                 if let when = check["when"]?.stringValue {
@@ -141,9 +167,12 @@ struct WebEventsController<Context: RequestContext>: Sendable {
                 }
                 return entry
             }
-            let effects = (explain["effects"]?.arrayValue ?? []).compactMap(\.stringValue)
-            var explainContext: [String: Any] = ["mappings": mappings, "hasMappings": !mappings.isEmpty, "effects": effects, "hasEffects": !effects.isEmpty]
-            if let summary = explain["summary"]?.stringValue { explainContext["summary"] = summary }
+            let effects = (explain["effects"]?.arrayValue ?? []).compactMap(\.stringValue).map(WebText.html)
+            var explainContext: [String: Any] = [
+                "mappings": mappings, "hasMappings": !mappings.isEmpty, "effects": effects, "hasEffects": !effects.isEmpty,
+                "hasConditions": mappings.contains { $0["when"] != nil }, "hasSeen": mappings.contains { ($0["seen"] as? String)?.isEmpty == false },
+            ]
+            if let summary = explain["summary"]?.stringValue { explainContext["summary"] = WebText.html(summary) }
             context["explain"] = explainContext
         }
         return renderer.page("event", title: event.name, context: context, session: session.page, nav: "events")
@@ -155,7 +184,7 @@ struct WebEventsController<Context: RequestContext>: Sendable {
         let after = QueryParameters(request).text("cursor").flatMap(EventNamePosition.init(cursor:))
         let page = try await store.unmappedEventNames(workspace: workspace, after: after, limit: WebPageRenderer.pageSize + 1)
         let names = page.prefix(WebPageRenderer.pageSize).map { entry -> [String: Any] in
-            ["name": entry.name, "count": String(entry.count), "lastSeenAt": entry.lastSeenAt.iso8601,
+            ["name": entry.name, "count": String(entry.count), "lastSeenAt": WebText.time(entry.lastSeenAt, now: Timestamp(Date())),
              "encodedName": entry.name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? entry.name]
         }
         var context: [String: Any] = ["names": names, "hasNames": !names.isEmpty]
@@ -164,19 +193,69 @@ struct WebEventsController<Context: RequestContext>: Sendable {
         return renderer.page("unmapped", title: "Unmapped events", context: context, session: session.page, nav: "unmapped")
     }
 
-    /// One row of the live list: when, what, who, and what the engine did.
-    static func row(_ event: StoredEvent, explain: JSONValue?) -> [String: Any] {
-        var row: [String: Any] = [
-            "seq": String(event.seq), "receivedAt": event.receivedAt.iso8601, "name": event.name,
-            "user": event.userId ?? event.anonymousId ?? "—",
-        ]
-        if !event.warnings.isEmpty { row["warningCount"] = String(event.warnings.count) }
+    /// One row of the live list: when, what, who (a link to the profile), and what the engine did.
+    static func row(_ event: StoredEvent, explain: JSONValue?, now: Timestamp) -> [String: Any] {
+        var row: [String: Any] = ["seq": String(event.seq), "receivedAt": WebText.time(event.receivedAt, now: now), "name": event.name]
+        if let user = event.userId ?? event.anonymousId {
+            row["user"] = ["id": user, "href": "/profiles/\(WebText.path(user))"]
+        }
+        if !event.warnings.isEmpty {
+            row["warningCount"] = event.warnings.count == 1 ? "1 warning" : "\(event.warnings.count) warnings"
+        }
         if let explain {
             let results = (explain["mappings"]?.arrayValue ?? []).compactMap { $0["result"]?.stringValue }
-            row["outcome"] = explain["summary"]?.stringValue ?? results.joined(separator: "; ")
+            row["outcome"] = WebText.html(explain["summary"]?.stringValue ?? results.joined(separator: "; "))
         } else {
             row["outcome"] = "waiting for the engine…"
         }
         return row
+    }
+}
+
+/// The filters of the events list: type, name, user (the `userId` the events carry) and how far back.
+struct WebEventFilters {
+    var type: String?
+    var name: String?
+    var user: String?
+    var period: String?
+
+    static let periods: [(key: String, label: String, seconds: Int64)] = [
+        ("15m", "last 15 minutes", 900), ("1h", "last hour", 3600), ("24h", "last 24 hours", 86_400), ("7d", "last 7 days", 604_800),
+    ]
+
+    init(_ request: Request) {
+        let fields = WebText.formFields(request.uri.query)
+        func value(_ name: String) -> String? {
+            fields[name].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        type = value("type").flatMap { EventType(rawValue: $0) != nil ? $0 : nil }
+        name = value("name")
+        user = value("user")
+        period = value("since").flatMap { key in Self.periods.contains { $0.key == key } ? key : nil }
+    }
+
+    var isEmpty: Bool { type == nil && name == nil && user == nil && period == nil }
+
+    /// The filters as a query string (for the next page's link).
+    var query: String {
+        [("type", type), ("name", name), ("user", user), ("since", period)].compactMap { key, value in
+            value.map { "\(key)=\(WebText.query($0))" }
+        }.joined(separator: "&")
+    }
+
+    func eventQuery(before: Int64?, limit: Int, now: Timestamp) -> EventQuery {
+        let seconds = Self.periods.first { $0.key == period }?.seconds
+        return EventQuery(
+            type: type, name: name, userId: user,
+            since: seconds.map { Timestamp(millisecondsSince1970: now.millisecondsSince1970 - $0 * 1000) }, before: before, limit: limit)
+    }
+
+    /// The form's fields with what is selected.
+    var context: [String: Any] {
+        [
+            "name": name ?? "", "user": user ?? "", "active": !isEmpty,
+            "types": EventType.allCases.map { ["value": $0.rawValue, "selected": $0.rawValue == type] },
+            "periods": Self.periods.map { ["value": $0.key, "label": $0.label, "selected": $0.key == period] },
+        ]
     }
 }

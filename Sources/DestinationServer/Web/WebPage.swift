@@ -18,6 +18,8 @@ struct WebPage<Context: RequestContext>: Sendable {
         WebEventsController<Context>(store: store, renderer: renderer, gate: gate, failures: failures).add(to: router)
         WebConfigurationController<Context>(store: store, dryRun: dryRun, renderer: renderer, gate: gate).add(to: router)
         WebRunsController<Context>(store: store, renderer: renderer, gate: gate).add(to: router)
+        WebProfilesController<Context>(store: store, renderer: renderer, gate: gate).add(to: router)
+        WebOverviewController<Context>(store: store, renderer: renderer, gate: gate).add(to: router)
         PreferencePageController<Context>(store: store, renderer: renderer, now: { Timestamp(Date()) }).add(to: router)
     }
 }

@@ -3,8 +3,10 @@ import Foundation
 import Hummingbird
 import SegmentSpec
 
-/// The page's runs and messages: lists, one run with its steps (and a cancel button while
-/// pending), one message with its status history.
+/// The page's runs and messages: lists (messages filtered by status and channel), one run
+/// with its steps (and a cancel button while pending), one message with its status history.
+/// Every run links to the event that started it and its recipient's profile; every message
+/// to its run and recipient.
 struct WebRunsController<Context: RequestContext>: Sendable {
     let store: any ManagementStorage
     let renderer: WebPageRenderer
@@ -15,9 +17,10 @@ struct WebRunsController<Context: RequestContext>: Sendable {
             guard let session = try await gate.session(request) else { return WebSessionGate.redirect("/sign-in") }
             let before = try? QueryParameters(request).integer("cursor")
             let size = WebPageRenderer.pageSize
+            let now = Timestamp(Date())
             let page = try await store.runs(workspace: session.identity.workspaceId, matching: RunQuery(before: before, limit: size + 1))
             let runs = page.prefix(size)
-            var context: [String: Any] = ["runs": runs.map(Self.context), "hasRuns": !runs.isEmpty]
+            var context: [String: Any] = ["runs": runs.map { Self.context($0, now: now) }, "hasRuns": !runs.isEmpty]
             if page.count > size, let last = runs.last { context["nextHref"] = "/runs?cursor=\(last.id)" }
             return renderer.page("runs", title: "Runs", context: context, session: session.page, nav: "runs")
         }
@@ -39,15 +42,7 @@ struct WebRunsController<Context: RequestContext>: Sendable {
         }
         router.get("/messages") { request, _ in
             guard let session = try await gate.session(request) else { return WebSessionGate.redirect("/sign-in") }
-            let size = WebPageRenderer.pageSize
-            let page = try await store.messages(
-                workspace: session.identity.workspaceId, matching: MessageQuery(before: QueryParameters(request).text("cursor"), limit: size + 1))
-            let messages = page.prefix(size)
-            var context: [String: Any] = ["messages": messages.map(Self.context), "hasMessages": !messages.isEmpty]
-            if page.count > size, let last = messages.last {
-                context["nextHref"] = "/messages?cursor=\(last.id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? last.id)"
-            }
-            return renderer.page("messages", title: "Messages", context: context, session: session.page, nav: "messages")
+            return try await messages(request, session)
         }
         router.get("/messages/{id}") { request, context in
             guard let session = try await gate.session(request) else { return WebSessionGate.redirect("/sign-in") }
@@ -55,42 +50,95 @@ struct WebRunsController<Context: RequestContext>: Sendable {
             guard let message = try await store.message(workspace: session.identity.workspaceId, id: id) else {
                 return renderer.page("not-found", title: "Not found", context: ["message": "There is no message \(id) in this workspace."], session: session.page, status: .notFound)
             }
-            return renderer.page("message", title: message.template, context: Self.context(message), session: session.page, nav: "messages")
+            var context = Self.context(message, now: Timestamp(Date()))
+            if let run = try await store.run(workspace: session.identity.workspaceId, id: message.runId) {
+                context["eventSeq"] = String(run.eventSeq)
+                context["eventName"] = run.eventName ?? "event \(run.eventSeq)"
+                context["automation"] = run.automation
+            }
+            return renderer.page("message", title: message.template, context: context, session: session.page, nav: "messages")
         }
+    }
+
+    /// The messages list, filtered by `status` and `channel` (a GET form, so a filter is a link).
+    private func messages(_ request: Request, _ session: WebSession) async throws -> Response {
+        let fields = WebText.formFields(request.uri.query)
+        let status = fields["status"].flatMap(MessageStatus.init(rawValue:))
+        let channel = fields["channel"].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+        let size = WebPageRenderer.pageSize
+        let now = Timestamp(Date())
+        let page = try await store.messages(
+            workspace: session.identity.workspaceId,
+            matching: MessageQuery(status: status, channel: channel, before: fields["cursor"], limit: size + 1))
+        let messages = page.prefix(size)
+        let filtered = status != nil || channel != nil
+        var context: [String: Any] = [
+            "messages": messages.map { Self.context($0, now: now) }, "hasMessages": !messages.isEmpty, "filtered": filtered,
+            "channel": channel ?? "",
+            "statuses": MessageStatus.allCases.map { ["value": $0.rawValue, "selected": $0 == status] },
+        ]
+        if page.count > size, let last = messages.last {
+            var query = ["cursor=\(WebText.query(last.id))"]
+            if let status { query.append("status=\(status.rawValue)") }
+            if let channel { query.append("channel=\(WebText.query(channel))") }
+            context["nextHref"] = "/messages?" + query.joined(separator: "&")
+        }
+        return renderer.page("messages", title: "Messages", context: context, session: session.page, nav: "messages")
     }
 
     private func run(_ session: WebSession, id text: String, flash: String? = nil) async throws -> Response {
         guard let id = Int64(text), let run = try await store.run(workspace: session.identity.workspaceId, id: id) else {
             return renderer.page("not-found", title: "Not found", context: ["message": "There is no run \(text) in this workspace."], session: session.page, status: .notFound)
         }
-        var context = Self.context(run)
+        let now = Timestamp(Date())
+        var context = Self.context(run, now: now)
         context["csrf"] = session.csrfToken
-        context["steps"] = try await store.runHistory(runId: id).map { ["at": $0.at.iso8601, "step": String($0.step), "outcome": $0.outcome] }
-        context["messages"] = try await store.messages(workspace: session.identity.workspaceId, runId: id).map(Self.context)
+        context["steps"] = try await store.runHistory(runId: id).map { entry -> [String: Any] in
+            ["at": WebText.time(entry.at, now: now), "step": String(entry.step), "outcome": WebText.html(entry.outcome)]
+        }
+        let messages = try await store.messages(workspace: session.identity.workspaceId, runId: id).map { Self.context($0, now: now) }
+        context["messages"] = messages
+        context["hasMessages"] = !messages.isEmpty
         return renderer.page("run", title: "Run #\(id)", context: context, session: session.page, nav: "runs", flash: flash)
     }
 
-    static func context(_ run: RunRecord) -> [String: Any] {
+    /// A run for the page: its state as an operator reads it (`completed with failures` in
+    /// red), when it started, what started it, and links.
+    static func context(_ run: RunRecord, now: Timestamp) -> [String: Any] {
         var context: [String: Any] = [
-            "id": String(run.id), "automation": run.automation, "recipient": run.recipient, "state": run.state,
-            "eventSeq": String(run.eventSeq), "configVersion": String(run.configVersion),
-            "dueAt": run.state == "pending" ? run.dueAt.iso8601 : "—",
+            "id": String(run.id), "automation": run.automation, "recipient": run.recipient,
+            "recipientHref": "/profiles/\(WebText.path(run.recipient))", "state": run.state, "stateDescription": run.stateDescription,
+            "stateClass": run.failedMessages > 0 ? "failed" : run.state,
+            "eventSeq": String(run.eventSeq), "eventName": run.eventName ?? "event \(run.eventSeq)", "configVersion": String(run.configVersion),
+            "createdAt": WebText.time(run.createdAt, now: now), "updatedAt": WebText.time(run.updatedAt, now: now),
         ]
-        if run.state == "pending" { context["pending"] = true }
+        if run.failedMessages > 0 { context["failedMessages"] = run.failedMessages == 1 ? "1 message failed" : "\(run.failedMessages) messages failed" }
+        if run.state == "pending" {
+            context["pending"] = true
+            context["dueAt"] = WebText.time(run.dueAt, now: now)
+        }
         if let token = run.token { context["token"] = token }
         return context
     }
 
-    static func context(_ message: MessageRecord) -> [String: Any] {
-        [
-            "id": message.id, "runId": String(message.runId), "template": message.template, "recipient": message.recipient,
-            "channel": message.channel ?? "none", "channelType": message.channelType ?? "—", "subject": message.subject ?? "",
-            "body": message.body ?? "", "status": message.status.rawValue, "createdAt": message.createdAt.iso8601,
+    /// A message for the page: what was sent, to whom, and, when it failed or was skipped, why.
+    static func context(_ message: MessageRecord, now: Timestamp) -> [String: Any] {
+        var context: [String: Any] = [
+            "id": message.id, "href": "/messages/\(WebText.path(message.id))", "runId": String(message.runId), "template": message.template,
+            "recipient": message.recipient, "recipientHref": "/profiles/\(WebText.path(message.recipient))",
+            "channel": message.channel ?? "no channel", "channelType": message.channelType ?? "none",
+            "body": message.body ?? "", "status": message.status.rawValue, "createdAt": WebText.time(message.createdAt, now: now),
             "history": message.history.map { entry -> [String: Any] in
-                var item: [String: Any] = ["at": entry.at.iso8601, "status": entry.status.rawValue]
-                if let reason = entry.reason { item["reason"] = reason }
+                var item: [String: Any] = ["at": WebText.time(entry.at, now: now), "status": entry.status.rawValue]
+                if let reason = entry.reason { item["reason"] = WebText.html(reason) }
                 return item
             },
         ]
+        if let subject = message.subject, !subject.isEmpty { context["subject"] = subject }
+        if [.undeliverable, .unroutable, .skipped].contains(message.status), let reason = message.history.last?.reason {
+            context["failure"] = WebText.html(reason)
+        }
+        if message.status == .queued, let reason = message.history.last?.reason { context["note"] = WebText.html(reason) }
+        return context
     }
 }

@@ -16,8 +16,17 @@ extension SegmentEvent {
         try Self.checkObjects(json, type: type)
         try Self.checkCallFields(json, type: type)
         Self.checkTimestamps(json, warnings: &warnings)
-        if type == .identify, json["email"] != nil, json["email"]?.isNull == false {
-            warnings.append("email is at the top level; Segment's spec puts it inside traits")
+        if type == .identify, let email = json["email"], !email.isNull {
+            // The Event Tester sends both; only a top-level email Herald actually uses (traits
+            // have none) or one that disagrees with traits deserves a word.
+            switch json["traits"]?.objectValue?["email"] {
+            case nil, .null?:
+                warnings.append("email is at the top level; Segment's spec puts it inside traits")
+            case let traitsEmail? where traitsEmail != email:
+                warnings.append("email at the top level differs from traits.email; Herald uses traits.email")
+            default:
+                break
+            }
         }
         self.init(type: type, json: json, warnings: warnings)
     }

@@ -89,6 +89,21 @@ struct ManagementConfigurationTests {
         }
     }
 
+    @Test("PUT /api/config applies a file with a mapping no event can match and lists the warning at its line")
+    func warningsInTheAnswer() async throws {
+        try await LiveHerald.run { herald in
+            let yaml = "automations:\n  a: { steps: [ { update-profile: { x: 1 } } ] }\nmappings:\n  - on: Signed Up\n    run: a\n"
+            let reply = try await herald.request(.PUT, "/api/config", body: yaml, auth: .bearer(herald.adminKey), contentType: "application/yaml")
+            #expect(reply.status == 201, "\(reply.body)")
+            let warning = try #require(reply.json?["warnings"]?.arrayValue?.first)
+            #expect(warning["line"] == 4)
+            #expect(warning["column"] == 9)
+            #expect(warning["message"]?.stringValue?.hasPrefix("`on: Signed Up` can never match") == true)
+            let clean = try await herald.request(.PUT, "/api/config", body: yaml.replacingOccurrences(of: "Signed Up", with: "track/Signed Up"), auth: .bearer(herald.adminKey), contentType: "application/yaml")
+            #expect(clean.json?["warnings"] == [])
+        }
+    }
+
     @Test("PUT /api/config with the text in force stores no new version: 200 with \"unchanged\": true and that version")
     func unchangedConfiguration() async throws {
         try await LiveHerald.run { herald in

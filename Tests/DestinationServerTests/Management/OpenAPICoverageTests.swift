@@ -52,6 +52,30 @@ struct OpenAPICoverageTests {
         }
     }
 
+    @Test("the document's `webhooks: message` describes the body and headers a webhook channel really sends")
+    func webhookDocumented() async throws {
+        try await LiveHerald.run { herald in
+            let document = try #require(ConfigurationDocument.json(yaml: try await herald.get("/api/openapi.yaml").body))
+            let operation = try #require(document["webhooks"]?["message"]?["post"])
+            let headers = (operation["parameters"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+            let message = OutgoingMessage(
+                id: "run-1-step-0", workspace: "default", runId: 1, template: "welcome", channel: "email", subject: nil, body: "Hi",
+                recipient: "ada", profile: JSONObject([(key: "firstName", value: .string("Ada"))]), attempt: 1)
+            let request = WebhookRequest(message: message, url: "https://mailer.example.org/send", signed: true)
+            // Every header but Content-Type is documented, and every documented one is sent.
+            #expect(Set(headers) == Set(request.headers.map(\.name).filter { $0 != "Content-Type" }))
+            let schema = try #require(document["components"]?["schemas"]?["WebhookMessage"])
+            let sentKeys = request.body.objectValue?.members.map(\.key) ?? []
+            #expect(Set(schema["required"]?.arrayValue?.compactMap(\.stringValue) ?? []) == Set(sentKeys))
+            #expect(Set(schema["properties"]?.objectValue?.members.map(\.key) ?? []) == Set(sentKeys))
+            // `email` is documented, and documented as possibly absent (the profile above has none).
+            let profile = schema["properties"]?["recipient"]?["properties"]?["profile"]
+            #expect(profile?["properties"]?["email"] != nil)
+            #expect(profile?["required"] == nil)
+            #expect(operation["description"]?.stringValue?.contains("hmac.compare_digest") == true)
+        }
+    }
+
     @Test("every management route answers 401 without a key and 403 with an ingest key, as JSON")
     func everyRouteNeedsAnAdminKey() async throws {
         let routes = try Self.routerRoutes().filter { $0.contains(" /api/") && !$0.hasSuffix("/openapi.yaml") }

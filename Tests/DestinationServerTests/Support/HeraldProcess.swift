@@ -11,6 +11,8 @@ import Glibc
 final class HeraldProcess {
     let process: ChildProcess
     let outputFile: URL
+    /// Where the server's standard error (its log) goes.
+    let errorFile: URL
     private(set) var port: Int = 0
 
     /// The `herald` executable next to the test bundle (built by `swift build`).
@@ -40,14 +42,17 @@ final class HeraldProcess {
     init(database: String, extraArguments: [String] = [], environment: [String: String] = [:], openFilesLimit: Int? = nil) throws {
         outputFile = URL(fileURLWithPath: database + ".stdout-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        errorFile = URL(fileURLWithPath: database + ".stderr-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         let arguments = ["serve", "--db", database, "--port", "0", "--log-level", "warning"] + extraArguments
         let environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         if let openFilesLimit {
             process = try ChildProcess(
                 "/bin/sh", ["-c", "ulimit -n \(openFilesLimit) && exec \"$0\" \"$@\"", Self.executable.path] + arguments,
-                environment: environment, standardOutput: .file(outputFile.path))
+                environment: environment, standardOutput: .file(outputFile.path), standardError: .file(errorFile.path))
         } else {
-            process = try ChildProcess(Self.executable.path, arguments, environment: environment, standardOutput: .file(outputFile.path))
+            process = try ChildProcess(
+                Self.executable.path, arguments, environment: environment, standardOutput: .file(outputFile.path), standardError: .file(errorFile.path))
         }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
@@ -78,6 +83,11 @@ final class HeraldProcess {
         }
     }
 
+    /// Everything the server logged so far (swift-log writes to standard error).
+    var log: String {
+        (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
+    }
+
     /// Kills the process with SIGKILL: no chance to flush or clean up.
     func killHard() {
         process.send(SIGKILL)
@@ -102,6 +112,7 @@ final class HeraldProcess {
 
     deinit {
         try? FileManager.default.removeItem(at: outputFile)
+        try? FileManager.default.removeItem(at: errorFile)
     }
 }
 
