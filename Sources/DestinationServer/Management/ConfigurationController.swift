@@ -10,23 +10,25 @@ import SegmentSpec
 ///   version's, or 422 with every problem at its line and column;
 /// - `GET /api/config/versions` (paged), `GET /api/config/versions/{version}`: earlier versions;
 /// - `GET /api/mappings|automations|templates|channels`: one section of the version in force.
-struct ConfigurationController<Context: RequestContext>: Sendable {
+struct ConfigurationController<Parent: RequestContext>: Sendable {
+    typealias Context = AdminRequestContext<Parent>
     let store: any ManagementStorage
-    let authenticator: AdminAuthenticator
     let bodyReader: RequestBodyReader
 
-    func add(to router: Router<Context>) {
-        router.get("/api/config") { request, _ in try await current(request) }
-        router.put("/api/config") { request, _ in try await apply(request) }
-        router.get("/api/config/versions") { request, _ in try await versions(request) }
-        router.get("/api/config/versions/{version}") { request, context in try await version(request, text: context.parameters.path("version")) }
+    /// The routes, relative to `/api`; mounted behind ``AdminAuthenticationMiddleware``.
+    var routes: RouteCollection<Context> {
+        let router = RouteCollection(context: Context.self)
+        router.get("config") { request, context in try await current(request, admin: context.identity) }
+        router.put("config") { request, context in try await apply(request, admin: context.identity) }
+        router.get("config/versions") { request, context in try await versions(request, admin: context.identity) }
+        router.get("config/versions/{version}") { request, context in try await version(request, text: context.parameters.path("version"), admin: context.identity) }
         for section in ["mappings", "automations", "templates", "channels"] {
-            router.get("/api/\(section)") { request, _ in try await self.section(section, request) }
+            router.get("\(section)") { request, context in try await self.section(section, request, admin: context.identity) }
         }
+        return router
     }
 
-    private func current(_ request: Request) async throws -> Response {
-        let identity = try await authenticator.requireAdmin(request)
+    private func current(_ request: Request, admin identity: KeyIdentity) async throws -> Response {
         guard let version = try await store.currentConfiguration(workspace: identity.workspaceId) else { throw Self.noConfiguration(identity) }
         if try QueryParameters(request).oneOf("format", ["json", "yaml"]) == "yaml" {
             return Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: version.yaml)))
@@ -34,8 +36,7 @@ struct ConfigurationController<Context: RequestContext>: Sendable {
         return JSONResponse.make(body: .object(version.json))
     }
 
-    private func apply(_ request: Request) async throws -> Response {
-        let identity = try await authenticator.requireAdmin(request)
+    private func apply(_ request: Request, admin identity: KeyIdentity) async throws -> Response {
         let yaml = String(decoding: try await bodyReader.read(request), as: UTF8.self)
         do {
             let applied = try await store.applyConfigurationIfChanged(yaml: yaml, workspace: identity.workspaceId)
@@ -53,8 +54,7 @@ struct ConfigurationController<Context: RequestContext>: Sendable {
         }
     }
 
-    private func versions(_ request: Request) async throws -> Response {
-        let identity = try await authenticator.requireAdmin(request)
+    private func versions(_ request: Request, admin identity: KeyIdentity) async throws -> Response {
         let parameters = QueryParameters(request)
         let limit = try parameters.limit()
         let before = try parameters.integer("cursor").map { Int(clamping: $0) }
@@ -71,8 +71,7 @@ struct ConfigurationController<Context: RequestContext>: Sendable {
         ])
     }
 
-    private func version(_ request: Request, text: String) async throws -> Response {
-        let identity = try await authenticator.requireAdmin(request)
+    private func version(_ request: Request, text: String, admin identity: KeyIdentity) async throws -> Response {
         guard let number = Int(text) else { throw HeraldHTTPError.badRequest("a configuration version is a number, not \"\(text)\"") }
         guard let version = try await store.configurationVersion(workspace: identity.workspaceId, number: number) else {
             throw HeraldHTTPError(.notFound, "workspace \(identity.workspaceId) has no configuration version \(number)")
@@ -80,8 +79,7 @@ struct ConfigurationController<Context: RequestContext>: Sendable {
         return JSONResponse.make(body: .object(version.json))
     }
 
-    private func section(_ name: String, _ request: Request) async throws -> Response {
-        let identity = try await authenticator.requireAdmin(request)
+    private func section(_ name: String, _ request: Request, admin identity: KeyIdentity) async throws -> Response {
         guard let version = try await store.currentConfiguration(workspace: identity.workspaceId) else { throw Self.noConfiguration(identity) }
         let document = ConfigurationDocument.json(yaml: version.yaml)
         // Lists stay lists; named sections (channels, templates, automations) become lists of `{name, ...}`.

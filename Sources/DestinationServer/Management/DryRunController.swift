@@ -8,20 +8,22 @@ import SegmentSpec
 /// - `POST /api/replay` with `{"from": ISO, "to": ISO, "dryRun": bool}`: re-evaluate stored
 ///   events against the current configuration; a real replay never starts an automation
 ///   twice for the same event.
-struct DryRunController<Context: RequestContext>: Sendable {
+struct DryRunController<Parent: RequestContext>: Sendable {
+    typealias Context = AdminRequestContext<Parent>
     let store: any ManagementStorage
     let dryRuns: DryRun
     let replays: Replayer
-    let authenticator: AdminAuthenticator
     let bodyReader: RequestBodyReader
 
-    func add(to router: Router<Context>) {
-        router.post("/api/test") { request, _ in try await test(request) }
-        router.post("/api/replay") { request, _ in try await replay(request) }
+    /// The routes, relative to `/api`; mounted behind ``AdminAuthenticationMiddleware``.
+    var routes: RouteCollection<Context> {
+        let router = RouteCollection(context: Context.self)
+        router.post("test") { request, context in try await test(request, admin: context.identity) }
+        router.post("replay") { request, context in try await replay(request, admin: context.identity) }
+        return router
     }
 
-    private func test(_ request: Request) async throws -> Response {
-        let identity = try await authenticator.requireAdmin(request)
+    private func test(_ request: Request, admin identity: KeyIdentity) async throws -> Response {
         let body = try await RequestJSON.object(from: request, reader: bodyReader)
         guard let event = body["event"]?.objectValue else {
             throw HeraldHTTPError.badRequest("send `{\"event\": {...}}`: the Segment event to try (and optionally `\"config\"`: a draft configuration as YAML)")
@@ -41,8 +43,7 @@ struct DryRunController<Context: RequestContext>: Sendable {
         }
     }
 
-    private func replay(_ request: Request) async throws -> Response {
-        let identity = try await authenticator.requireAdmin(request)
+    private func replay(_ request: Request, admin identity: KeyIdentity) async throws -> Response {
         let body = try await RequestJSON.object(from: request, reader: bodyReader, emptyIsObject: true)
         func time(_ key: String) throws -> Timestamp? {
             guard let value = body[key], value != .null else { return nil }

@@ -8,21 +8,23 @@ import SegmentSpec
 ///   `after=<seq>` instead, the events after it, oldest first (how `herald events tail` follows).
 /// - `GET /api/events/{seq}`: one event with its raw payload and explain trace.
 /// - `GET /api/unmapped`: event names received that no mapping handles, with counts; paged.
-struct EventsController<Context: RequestContext>: Sendable {
+struct EventsController<Parent: RequestContext>: Sendable {
+    typealias Context = AdminRequestContext<Parent>
     let store: any ManagementStorage
-    let authenticator: AdminAuthenticator
 
     /// Bytes of events (raw JSON and settings) after which a page of `GET /api/events` ends.
     static var pageBytes: Int { 4 << 20 }
 
-    func add(to router: Router<Context>) {
-        router.get("/api/events") { request, _ in try await list(request) }
-        router.get("/api/events/{seq}") { request, context in try await show(request, seq: context.parameters.path("seq")) }
-        router.get("/api/unmapped") { request, _ in try await unmapped(request) }
+    /// The routes, relative to `/api`; mounted behind ``AdminAuthenticationMiddleware``.
+    var routes: RouteCollection<Context> {
+        let router = RouteCollection(context: Context.self)
+        router.get("events") { request, context in try await list(request, admin: context.identity) }
+        router.get("events/{seq}") { request, context in try await show(request, seq: context.parameters.path("seq"), admin: context.identity) }
+        router.get("unmapped") { request, context in try await unmapped(request, admin: context.identity) }
+        return router
     }
 
-    func list(_ request: Request) async throws -> Response {
-        let identity = try await authenticator.requireAdmin(request)
+    private func list(_ request: Request, admin identity: KeyIdentity) async throws -> Response {
         let parameters = QueryParameters(request)
         let limit = try parameters.limit()
         var query = EventQuery(
@@ -47,8 +49,7 @@ struct EventsController<Context: RequestContext>: Sendable {
         return JSONResponse.make(body: .object(body))
     }
 
-    func show(_ request: Request, seq text: String) async throws -> Response {
-        let identity = try await authenticator.requireAdmin(request)
+    private func show(_ request: Request, seq text: String, admin identity: KeyIdentity) async throws -> Response {
         guard let seq = Int64(text) else { throw HeraldHTTPError.badRequest("an event is addressed by its `seq` number, not \"\(text)\"") }
         guard let event = try await store.event(workspace: identity.workspaceId, seq: seq) else {
             throw HeraldHTTPError(.notFound, "no event \(seq) in workspace \(identity.workspaceId)")
@@ -56,8 +57,7 @@ struct EventsController<Context: RequestContext>: Sendable {
         return JSONResponse.make(body: .object(event.detailJSON(explain: try await store.trace(seq: seq))))
     }
 
-    func unmapped(_ request: Request) async throws -> Response {
-        let identity = try await authenticator.requireAdmin(request)
+    private func unmapped(_ request: Request, admin identity: KeyIdentity) async throws -> Response {
         let parameters = QueryParameters(request)
         let limit = try parameters.limit()
         let after = try parameters.eventNamePosition("cursor")

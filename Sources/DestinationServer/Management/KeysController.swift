@@ -9,19 +9,21 @@ import SegmentSpec
 /// - `DELETE /api/keys/{id}`: revoke; requests with the key get 401 from then on;
 /// - `GET /api/auth-failures`: ingest requests refused with 401 lately (a key's visible
 ///   prefix, never a key; how often; when last), for "is Segment sending the right key?".
-struct KeysController<Context: RequestContext>: Sendable {
+struct KeysController<Parent: RequestContext>: Sendable {
+    typealias Context = AdminRequestContext<Parent>
     let store: any ManagementStorage
-    let authenticator: AdminAuthenticator
     let bodyReader: RequestBodyReader
     let failures: AuthenticationFailureLog
 
-    func add(to router: Router<Context>) {
-        router.get("/api/auth-failures") { request, _ in
-            let identity = try await authenticator.requireAdmin(request)
+    /// The routes, relative to `/api`; mounted behind ``AdminAuthenticationMiddleware``.
+    var routes: RouteCollection<Context> {
+        let router = RouteCollection(context: Context.self)
+        router.get("auth-failures") { request, context in
+            let identity = try context.identity
             return JSONResponse.make(body: ["failures": .array(failures.recent(workspace: identity.workspaceId).map(\.json))])
         }
-        router.get("/api/keys") { request, _ in
-            let identity = try await authenticator.requireAdmin(request)
+        router.get("keys") { request, context in
+            let identity = try context.identity
             let parameters = QueryParameters(request)
             let limit = try parameters.limit()
             let cursor = parameters.text("cursor")
@@ -37,8 +39,8 @@ struct KeysController<Context: RequestContext>: Sendable {
                 "nextCursor": page.count > limit ? .string(shown.last!.id) : .null,
             ])
         }
-        router.post("/api/keys") { request, _ in
-            let identity = try await authenticator.requireAdmin(request)
+        router.post("keys") { request, context in
+            let identity = try context.identity
             let body = try await RequestJSON.object(from: request, reader: bodyReader)
             guard let scope = body["scope"]?.stringValue.flatMap(KeyScope.init(rawValue:)) else {
                 throw HeraldHTTPError.badRequest("send `{\"scope\": \"ingest\"}` (for Segment) or `{\"scope\": \"admin\"}` (for this API)")
@@ -54,8 +56,8 @@ struct KeysController<Context: RequestContext>: Sendable {
             object["key"] = .string(created.secret.plaintext)
             return JSONResponse.make(status: .created, body: .object(object))
         }
-        router.delete("/api/keys/{id}") { request, context in
-            let identity = try await authenticator.requireAdmin(request)
+        router.delete("keys/{id}") { request, context in
+            let identity = try context.identity
             let id = context.parameters.path("id")
             // Another workspace's key is answered exactly like a missing one.
             guard try await store.key(workspace: identity.workspaceId, id: id) != nil else {
@@ -63,5 +65,6 @@ struct KeysController<Context: RequestContext>: Sendable {
             }
             return JSONResponse.make(body: .object(try await store.revokeKey(id: id).json))
         }
+        return router
     }
 }

@@ -16,17 +16,22 @@ struct ManagementAPI<Context: RequestContext>: Sendable {
     let failures: AuthenticationFailureLog
 
     func add(to router: Router<Context>) {
-        let authenticator = AdminAuthenticator(store: store)
         let reader = RequestBodyReader(limit: Self.bodyLimit)
-        EventsController<Context>(store: store, authenticator: authenticator).add(to: router)
-        ProfilesController<Context>(store: store, authenticator: authenticator).add(to: router)
-        PreferencesController<Context>(store: store, authenticator: authenticator, bodyReader: reader, links: links).add(to: router)
-        ConfigurationController<Context>(store: store, authenticator: authenticator, bodyReader: reader).add(to: router)
-        RunsController<Context>(store: store, authenticator: authenticator, bodyReader: reader, cancellationTTL: cancellationTTL).add(to: router)
-        MessagesController<Context>(store: store, authenticator: authenticator).add(to: router)
-        MessageReportsController<Context>(store: store, authenticator: authenticator, bodyReader: RequestBodyReader(limit: 64 * 1024)).add(to: router)
-        DryRunController<Context>(store: store, dryRuns: dryRun, replays: replayer, authenticator: authenticator, bodyReader: reader).add(to: router)
-        KeysController<Context>(store: store, authenticator: authenticator, bodyReader: reader, failures: failures).add(to: router)
+        // A provider reports delivery with a signature instead of a key: outside the admin group.
+        MessageReportsController<Context>(
+            store: store, authenticator: AdminAuthenticator(store: store), bodyReader: RequestBodyReader(limit: 64 * 1024)
+        ).add(to: router)
+        // Every other route: authenticated once, by the group's middleware, before its handler runs.
+        let api = router.group("api", context: AdminRequestContext<Context>.self)
+            .add(middleware: AdminAuthenticationMiddleware<Context>(authenticator: AdminAuthenticator(store: store)))
+        api.addRoutes(EventsController<Context>(store: store).routes)
+        api.addRoutes(ProfilesController<Context>(store: store).routes)
+        api.addRoutes(PreferencesController<Context>(store: store, bodyReader: reader, links: links).routes)
+        api.addRoutes(ConfigurationController<Context>(store: store, bodyReader: reader).routes)
+        api.addRoutes(RunsController<Context>(store: store, bodyReader: reader, cancellationTTL: cancellationTTL).routes)
+        api.addRoutes(MessagesController<Context>(store: store).routes)
+        api.addRoutes(DryRunController<Context>(store: store, dryRuns: dryRun, replays: replayer, bodyReader: reader).routes)
+        api.addRoutes(KeysController<Context>(store: store, bodyReader: reader, failures: failures).routes)
         router.get("/api/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
         }

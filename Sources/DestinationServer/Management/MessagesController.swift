@@ -8,23 +8,25 @@ import SegmentSpec
 /// - `GET /api/messages/{id}`: one message with its status history;
 /// - `GET /api/inbox/{userId}`: a user's inbox messages, newest first, paged with `cursor`, with the unread count;
 /// - `POST /api/inbox/{userId}/{messageId}/read`: mark one read.
-struct MessagesController<Context: RequestContext>: Sendable {
+struct MessagesController<Parent: RequestContext>: Sendable {
+    typealias Context = AdminRequestContext<Parent>
     static var statuses: [String] { MessageStatus.allCases.map(\.rawValue) }
     let store: any ManagementStorage
-    let authenticator: AdminAuthenticator
 
-    func add(to router: Router<Context>) {
-        router.get("/api/messages") { request, _ in try await list(request) }
-        router.get("/api/messages/{id}") { request, context in
-            let identity = try await authenticator.requireAdmin(request)
+    /// The routes, relative to `/api`; mounted behind ``AdminAuthenticationMiddleware``.
+    var routes: RouteCollection<Context> {
+        let router = RouteCollection(context: Context.self)
+        router.get("messages") { request, context in try await list(request, admin: context.identity) }
+        router.get("messages/{id}") { request, context in
+            let identity = try context.identity
             let id = context.parameters.path("id")
             guard let message = try await store.message(workspace: identity.workspaceId, id: id) else {
                 throw HeraldHTTPError(.notFound, "no message \"\(id)\" in workspace \(identity.workspaceId)")
             }
             return JSONResponse.make(body: .object(message.json()))
         }
-        router.get("/api/inbox/{userId}") { request, context in
-            let identity = try await authenticator.requireAdmin(request)
+        router.get("inbox/{userId}") { request, context in
+            let identity = try context.identity
             let parameters = QueryParameters(request)
             let limit = try parameters.limit()
             let user = context.parameters.path("userId")
@@ -40,8 +42,8 @@ struct MessagesController<Context: RequestContext>: Sendable {
                 "nextCursor": page.count > limit ? .string(shown.last!.id) : .null,
             ])
         }
-        router.post("/api/inbox/{userId}/{messageId}/read") { request, context in
-            let identity = try await authenticator.requireAdmin(request)
+        router.post("inbox/{userId}/{messageId}/read") { request, context in
+            let identity = try context.identity
             let user = context.parameters.path("userId")
             let id = context.parameters.path("messageId")
             guard let message = try await store.markRead(workspace: identity.workspaceId, user: user, messageId: id, now: Timestamp(Date())) else {
@@ -49,10 +51,10 @@ struct MessagesController<Context: RequestContext>: Sendable {
             }
             return JSONResponse.make(body: .object(message.json()))
         }
+        return router
     }
 
-    private func list(_ request: Request) async throws -> Response {
-        let identity = try await authenticator.requireAdmin(request)
+    private func list(_ request: Request, admin identity: KeyIdentity) async throws -> Response {
         let parameters = QueryParameters(request)
         let limit = try parameters.limit()
         var recipient: String?

@@ -11,27 +11,30 @@ import SegmentSpec
 ///   records each choice (source `api`); `topic` is a topic's name or `*` (every topic),
 ///   `channel` a channel's name or `*` (every channel, the default), `status` `opt_in` or
 ///   `opt_out`. Answers like GET.
-struct PreferencesController<Context: RequestContext>: Sendable {
+struct PreferencesController<Parent: RequestContext>: Sendable {
+    typealias Context = AdminRequestContext<Parent>
     /// Choices one request may make at most.
     static var maximumChoices: Int { 100 }
     let store: any ManagementStorage
-    let authenticator: AdminAuthenticator
     let bodyReader: RequestBodyReader
     let links: PreferenceLinks
 
-    func add(to router: Router<Context>) {
-        router.get("/api/profiles/{id}/preferences") { request, context in
-            let (workspace, profile) = try await profile(request, context)
+    /// The routes, relative to `/api`; mounted behind ``AdminAuthenticationMiddleware``.
+    var routes: RouteCollection<Context> {
+        let router = RouteCollection(context: Context.self)
+        router.get("profiles/{id}/preferences") { request, context in
+            let (workspace, profile) = try await profile(request, context, admin: context.identity)
             return JSONResponse.make(body: try await document(workspace: workspace, profile: profile))
         }
-        router.put("/api/profiles/{id}/preferences") { request, context in
-            let (workspace, profile) = try await profile(request, context)
+        router.put("profiles/{id}/preferences") { request, context in
+            let (workspace, profile) = try await profile(request, context, admin: context.identity)
             let body = try await RequestJSON.object(from: request, reader: bodyReader)
             let configuration = try await configuration(of: workspace)
             let choices = try Self.choices(in: body, configuration: configuration)
             _ = try await store.setPreferences(workspace: workspace, profileId: profile.id, choices, source: .api, at: Timestamp(Date()))
             return JSONResponse.make(body: try await document(workspace: workspace, profile: profile))
         }
+        return router
     }
 
     /// The choices of a PUT body, each checked against the configuration in force.
@@ -114,8 +117,7 @@ struct PreferencesController<Context: RequestContext>: Sendable {
         return try await store.configuration(workspace: workspace, version: current.version)
     }
 
-    private func profile(_ request: Request, _ context: Context) async throws -> (String, ProfileRecord) {
-        let identity = try await authenticator.requireAdmin(request)
+    private func profile(_ request: Request, _ context: Context, admin identity: KeyIdentity) async throws -> (String, ProfileRecord) {
         let id = context.parameters.path("id")
         guard let profile = try await store.profile(workspace: identity.workspaceId, id: id) else {
             throw HeraldHTTPError(.notFound, "no profile \"\(id)\" in workspace \(identity.workspaceId): profiles are made by identify, track and the other calls once the engine has processed them")

@@ -8,17 +8,19 @@ import SegmentSpec
 /// - `GET /api/profiles/{id}/events`, `GET /api/profiles/{id}/messages`: its events and messages, newest first;
 /// - `GET /api/groups/{id}`: a group's traits, its first 100 member ids and how many there are;
 /// - `GET /api/groups/{id}/members`: the members' profiles.
-struct ProfilesController<Context: RequestContext>: Sendable {
+struct ProfilesController<Parent: RequestContext>: Sendable {
+    typealias Context = AdminRequestContext<Parent>
     let store: any ManagementStorage
-    let authenticator: AdminAuthenticator
 
-    func add(to router: Router<Context>) {
-        router.get("/api/profiles/{id}") { request, context in
-            let (_, profile) = try await profile(request, context)
+    /// The routes, relative to `/api`; mounted behind ``AdminAuthenticationMiddleware``.
+    var routes: RouteCollection<Context> {
+        let router = RouteCollection(context: Context.self)
+        router.get("profiles/{id}") { request, context in
+            let (_, profile) = try await profile(request, context, admin: context.identity)
             return JSONResponse.make(body: .object(profile.json))
         }
-        router.get("/api/profiles/{id}/events") { request, context in
-            let (identity, profile) = try await profile(request, context)
+        router.get("profiles/{id}/events") { request, context in
+            let (identity, profile) = try await profile(request, context, admin: context.identity)
             let parameters = QueryParameters(request)
             let limit = try parameters.limit()
             let before = try parameters.integer("cursor")
@@ -33,8 +35,8 @@ struct ProfilesController<Context: RequestContext>: Sendable {
                 "nextCursor": page.count > limit ? .string(String(shown.last!.seq)) : .null,
             ])
         }
-        router.get("/api/profiles/{id}/messages") { request, context in
-            let (identity, profile) = try await profile(request, context)
+        router.get("profiles/{id}/messages") { request, context in
+            let (identity, profile) = try await profile(request, context, admin: context.identity)
             let parameters = QueryParameters(request)
             let limit = try parameters.limit()
             let page = try await store.messages(
@@ -45,12 +47,12 @@ struct ProfilesController<Context: RequestContext>: Sendable {
                 "nextCursor": page.count > limit ? .string(shown.last!.id) : .null,
             ])
         }
-        router.get("/api/groups/{id}") { request, context in
-            let (_, group) = try await group(request, context)
+        router.get("groups/{id}") { request, context in
+            let (_, group) = try await group(request, context, admin: context.identity)
             return JSONResponse.make(body: .object(group.json))
         }
-        router.get("/api/groups/{id}/members") { request, context in
-            let (identity, group) = try await group(request, context)
+        router.get("groups/{id}/members") { request, context in
+            let (identity, group) = try await group(request, context, admin: context.identity)
             // Pages of `limit` member profiles, after the member id in `cursor`.
             let parameters = QueryParameters(request)
             let limit = try parameters.limit()
@@ -62,10 +64,10 @@ struct ProfilesController<Context: RequestContext>: Sendable {
                 "nextCursor": page.count > limit ? .string(shown[limit - 1]) : .null,
             ])
         }
+        return router
     }
 
-    private func profile(_ request: Request, _ context: Context) async throws -> (KeyIdentity, ProfileRecord) {
-        let identity = try await authenticator.requireAdmin(request)
+    private func profile(_ request: Request, _ context: Context, admin identity: KeyIdentity) async throws -> (KeyIdentity, ProfileRecord) {
         let id = context.parameters.path("id")
         guard let profile = try await store.profile(workspace: identity.workspaceId, id: id) else {
             throw HeraldHTTPError(.notFound, "no profile \"\(id)\" in workspace \(identity.workspaceId): profiles are made by identify, track and the other calls once the engine has processed them")
@@ -73,8 +75,7 @@ struct ProfilesController<Context: RequestContext>: Sendable {
         return (identity, profile)
     }
 
-    private func group(_ request: Request, _ context: Context) async throws -> (KeyIdentity, GroupRecord) {
-        let identity = try await authenticator.requireAdmin(request)
+    private func group(_ request: Request, _ context: Context, admin identity: KeyIdentity) async throws -> (KeyIdentity, GroupRecord) {
         let id = context.parameters.path("id")
         guard let group = try await store.group(workspace: identity.workspaceId, id: id) else {
             throw HeraldHTTPError(.notFound, "no group \"\(id)\" in workspace \(identity.workspaceId): groups are made by group calls")

@@ -9,21 +9,23 @@ import SegmentSpec
 /// - `POST /api/runs/{id}/cancel`: cancel a pending run;
 /// - `POST /api/runs/cancel` with `{"token": "..."}`: cancel every pending run with that
 ///   token, and keep it in force for the engine's TTL like a `cancel:` mapping.
-struct RunsController<Context: RequestContext>: Sendable {
+struct RunsController<Parent: RequestContext>: Sendable {
+    typealias Context = AdminRequestContext<Parent>
     let store: any ManagementStorage
-    let authenticator: AdminAuthenticator
     let bodyReader: RequestBodyReader
     let cancellationTTL: Duration
 
-    func add(to router: Router<Context>) {
-        router.get("/api/runs") { request, _ in try await list(request) }
-        router.get("/api/runs/{id}") { request, context in try await show(request, id: context.parameters.path("id")) }
-        router.post("/api/runs/{id}/cancel") { request, context in try await cancel(request, id: context.parameters.path("id")) }
-        router.post("/api/runs/cancel") { request, _ in try await cancelByToken(request) }
+    /// The routes, relative to `/api`; mounted behind ``AdminAuthenticationMiddleware``.
+    var routes: RouteCollection<Context> {
+        let router = RouteCollection(context: Context.self)
+        router.get("runs") { request, context in try await list(request, admin: context.identity) }
+        router.get("runs/{id}") { request, context in try await show(request, id: context.parameters.path("id"), admin: context.identity) }
+        router.post("runs/{id}/cancel") { request, context in try await cancel(request, id: context.parameters.path("id"), admin: context.identity) }
+        router.post("runs/cancel") { request, context in try await cancelByToken(request, admin: context.identity) }
+        return router
     }
 
-    private func list(_ request: Request) async throws -> Response {
-        let identity = try await authenticator.requireAdmin(request)
+    private func list(_ request: Request, admin identity: KeyIdentity) async throws -> Response {
         let parameters = QueryParameters(request)
         let limit = try parameters.limit()
         var recipient: String?
@@ -40,8 +42,7 @@ struct RunsController<Context: RequestContext>: Sendable {
         ])
     }
 
-    private func show(_ request: Request, id text: String) async throws -> Response {
-        let identity = try await authenticator.requireAdmin(request)
+    private func show(_ request: Request, id text: String, admin identity: KeyIdentity) async throws -> Response {
         let id = try Self.runId(text)
         guard let run = try await store.run(workspace: identity.workspaceId, id: id) else {
             throw HeraldHTTPError(.notFound, "no run \(id) in workspace \(identity.workspaceId)")
@@ -52,8 +53,7 @@ struct RunsController<Context: RequestContext>: Sendable {
         return JSONResponse.make(body: .object(body))
     }
 
-    private func cancel(_ request: Request, id text: String) async throws -> Response {
-        let identity = try await authenticator.requireAdmin(request)
+    private func cancel(_ request: Request, id text: String, admin identity: KeyIdentity) async throws -> Response {
         let id = try Self.runId(text)
         do {
             let run = try await store.cancelRun(workspace: identity.workspaceId, id: id, reason: "through the API", now: Timestamp(Date()))
@@ -66,8 +66,7 @@ struct RunsController<Context: RequestContext>: Sendable {
         }
     }
 
-    private func cancelByToken(_ request: Request) async throws -> Response {
-        let identity = try await authenticator.requireAdmin(request)
+    private func cancelByToken(_ request: Request, admin identity: KeyIdentity) async throws -> Response {
         let body = try await RequestJSON.object(from: request, reader: bodyReader)
         guard let token = body["token"]?.stringValue, !token.isEmpty else {
             throw HeraldHTTPError.badRequest("send `{\"token\": \"...\"}`: the cancellation token of the runs to cancel (e.g. \"order-1234\")")
