@@ -22,6 +22,7 @@ struct BackupTests {
     static func storedMessageIds(_ path: String) throws -> Set<String> {
         var configuration = Configuration()
         configuration.readonly = true
+        configuration.busyMode = .timeout(10)  // the server writes the same file meanwhile
         let queue = try DatabaseQueue(path: path, configuration: configuration)
         defer { try? queue.close() }
         return Set(try queue.read { db in try String.fetchAll(db, sql: "SELECT messageId FROM event") })
@@ -35,32 +36,14 @@ struct BackupTests {
         let created = try HeraldProcess.runToCompletion(["keys", "create", "--scope", "ingest", "--db", database])
         let key = try #require(created.output.split(separator: "\n").last.map(String.init))
         let server = try HeraldProcess(database: database)
-        let port = server.port
-        let acknowledged = ConcurrentLog<String>()
-        let stop = ConcurrentLog<Bool>()
-        let senders = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for worker in 0..<16 {
-                    group.addTask {
-                        var n = 0
-                        while stop.count == 0 {
-                            let messageId = "backup-\(worker)-\(n)"
-                            n += 1
-                            if (try? await DurabilityTests.post(port: port, key: key, messageId: messageId)) == 200 { acknowledged.append(messageId) }
-                        }
-                    }
-                }
-            }
-        }
-        while acknowledged.count < 500 { try await Task.sleep(for: .milliseconds(20)) }
-        let beforeBackup = Set(acknowledged.values)
+        let load = ContinuousIngest(port: server.port, key: key, prefix: "backup")
+        try await load.waitForAcknowledged(500)
+        let beforeBackup = Set(load.acknowledged.values)
         let backupPath = directory.appendingPathComponent("backups/nightly.sqlite").path
         let backup = try HeraldProcess.runToCompletion(["backup", "--to", backupPath, "--db", database])
-        let duringBackup = acknowledged.count
         // Ingest went on while the backup ran; let some more through, then stop.
-        while acknowledged.count < duringBackup + 200 { try await Task.sleep(for: .milliseconds(20)) }
-        stop.append(true)
-        await senders.value
+        try await load.waitForAcknowledged(load.acknowledged.count + 200)
+        await load.stop()
         #expect(server.terminate() == 0)
 
         #expect(backup.status == 0, "\(backup.output)")

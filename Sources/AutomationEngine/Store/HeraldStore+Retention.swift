@@ -70,22 +70,8 @@ extension HeraldStore {
     }
 
     private static func pruneMessages(_ db: Database, before ms: Int64, limit: Int) throws -> Int {
-        var ids: [String] = []
-        var after: Int64 = 0
-        scan: while ids.count < limit {
-            let rows = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT rowid, id, status, createdAt, updatedAt FROM message WHERE rowid > ? ORDER BY rowid LIMIT ?"),
-                arguments: [after, limit])
-            for row in rows {
-                after = row["rowid"]
-                guard (row["createdAt"] as Int64) < ms else { break scan }
-                if (row["updatedAt"] as Int64) < ms && (row["status"] as String) != MessageStatus.queued.rawValue {
-                    ids.append(row["id"])
-                    if ids.count == limit { break scan }
-                }
-            }
-            if rows.count < limit { break }
-        }
+        let ids: [String] = try finishedRows(
+            db, table: "message", stateColumn: "status", active: MessageStatus.queued.rawValue, before: ms, limit: limit)
         for id in ids {
             try db.cachedStatement(sql: "DELETE FROM messageStatus WHERE messageId = ?").execute(arguments: [id])
             try db.cachedStatement(sql: "DELETE FROM message WHERE id = ?").execute(arguments: [id])
@@ -94,26 +80,37 @@ extension HeraldStore {
     }
 
     private static func pruneRuns(_ db: Database, before ms: Int64, limit: Int) throws -> Int {
-        var ids: [Int64] = []
-        var after: Int64 = 0
-        scan: while ids.count < limit {
-            let rows = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT id, state, createdAt, updatedAt FROM run WHERE id > ? ORDER BY id LIMIT ?"), arguments: [after, limit])
-            for row in rows {
-                after = row["id"]
-                guard (row["createdAt"] as Int64) < ms else { break scan }
-                if (row["updatedAt"] as Int64) < ms && (row["state"] as String) != "pending" {
-                    ids.append(after)
-                    if ids.count == limit { break scan }
-                }
-            }
-            if rows.count < limit { break }
-        }
+        let ids: [Int64] = try finishedRows(db, table: "run", stateColumn: "state", active: "pending", before: ms, limit: limit)
         for id in ids {
             try db.cachedStatement(sql: "DELETE FROM runStep WHERE runId = ?").execute(arguments: [id])
             try db.cachedStatement(sql: "DELETE FROM run WHERE id = ?").execute(arguments: [id])
         }
         return ids.count
+    }
+
+    /// Up to `limit` ids of `table`'s rows created and last changed before `ms` whose state is
+    /// not `active`, read from the oldest row up (rowid order) and no further than the first
+    /// row created after `ms`.
+    private static func finishedRows<ID: DatabaseValueConvertible>(
+        _ db: Database, table: String, stateColumn: String, active: String, before ms: Int64, limit: Int
+    ) throws -> [ID] {
+        var ids: [ID] = []
+        var after: Int64 = 0
+        scan: while ids.count < limit {
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT rowid AS position, id, \(stateColumn) AS state, createdAt, updatedAt FROM \(table) WHERE rowid > ? ORDER BY rowid LIMIT ?"),
+                arguments: [after, limit])
+            for row in rows {
+                after = row["position"]
+                guard (row["createdAt"] as Int64) < ms else { break scan }
+                if (row["updatedAt"] as Int64) < ms && (row["state"] as String) != active {
+                    ids.append(row["id"])
+                    if ids.count == limit { break scan }
+                }
+            }
+            if rows.count < limit { break }
+        }
+        return ids
     }
 
     private static func pruneRefusedSegmentCalls(_ db: Database, before ms: Int64, limit: Int) throws -> Int {
