@@ -115,6 +115,21 @@ struct NotificationControlsTests {
         #expect(try await engine.trace(late)["mappings"]?[0]?["result"]?.stringValue?.hasPrefix("started run 4 of `comment-digest`") == true)
     }
 
+    @Test("schedule: \"daily at 09:00\" closes a digest at 09:00 in the recipient's time zone")
+    func digestSchedule() async throws {
+        let clock = TestClock(start: Self.start)  // 20:06 in Tokyo
+        let yaml = Self.digestYAML.replacingOccurrences(of: "window: 10m, ", with: #"schedule: "daily at 09:00", "#).replacingOccurrences(of: "MAX", with: "50")
+        let engine = try await ControlsHarness.make(yaml: yaml, clock: clock)
+        let context = #"{"timezone":"Asia/Tokyo"}"#
+        let first = try await engine.send(ControlsHarness.track("Comment Added", user: "u-1", #"{"thread_id":"t","text":"a"}"#, context: context))
+        try await engine.send(ControlsHarness.track("Comment Added", user: "u-1", #"{"thread_id":"t","text":"b"}"#, context: context))
+        #expect(try await engine.trace(first)["mappings"]?[0]?["result"] == #"started run 1 of `comment-digest`; collecting a digest for key "t" until 2026-11-19T00:00:00.000Z"#)
+        try await engine.worker.executeDue()
+        clock.advance(.seconds(12 * 3600 + 53 * 60 + 20))  // 2026-11-19T00:00:00Z, 09:00 in Tokyo
+        try await engine.worker.executeDue()
+        #expect(try await engine.store.messages(workspace: "default").map(\.body) == ["a;b;"])
+    }
+
     @Test("max_items closes a digest early: 7 events with max_items 3 make digests of 3, 3 and 1, the full ones sent at once")
     func digestMaxItems() async throws {
         let clock = TestClock(start: Self.start)
@@ -232,6 +247,46 @@ struct NotificationControlsTests {
         for (index, time) in times.enumerated() where index >= 3 {
             #expect(time - times[index - 3] >= 86_400_000)
         }
+    }
+
+    @Test("four step workers over their own connections to one database file send to one recipient at once, and never past the cap")
+    func capUnderConcurrentWorkers() async throws {
+        let clock = TestClock(start: Self.start)
+        let engine = try await ControlsHarness.make(yaml: Self.capsYAML.replacingOccurrences(of: "OVER", with: "skip"), clock: clock)
+        for n in 1...60 { try await engine.append(ControlsHarness.track("Promo", user: "u-1", #"{"n":\#(n)}"#)) }
+        while try await engine.processor.processPending() > 0 {}
+        // Four workers, each with its own connection pool to the file, racing for the same due runs.
+        var workers: [RunWorker] = []
+        for _ in 0..<4 { workers.append(RunWorker(store: try HeraldStore.open(path: engine.path), now: { clock.now })) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in workers {
+                group.addTask { while try await worker.executeDue(limit: 5, batchSize: 1) > 0 {} }
+            }
+            try await group.waitForAll()
+        }
+        let messages = try await engine.store.messages(workspace: "default", recipient: "u-1")
+        #expect(messages.count == 60)
+        #expect(messages.filter { $0.status == .queued }.count == 3)
+        #expect(messages.filter { $0.status == .skipped }.count == 57)
+    }
+
+    @Test("the dry run shows a deferral and a digest step by step")
+    func dryRunShowsControls() async throws {
+        let clock = TestClock(start: try Self.at("2026-03-28T21:00:00Z"))
+        let engine = try await ControlsHarness.make(yaml: Self.windowYAML, clock: clock)
+        let report = try await DryRun(store: engine.store, now: { clock.now }).evaluate(
+            event: try #require(try JSONParser.parse(ControlsHarness.track("Update", user: "u-1")).objectValue), workspace: "default")
+        let steps = report.runs.first?.steps.map(\.outcome) ?? []
+        #expect(steps.first == "deferred to 2026-03-30T08:00 Europe/Paris by the email send window")
+        #expect(steps.dropFirst().first?.hasPrefix("message run-") == true)
+        #expect(try await engine.store.runs(workspace: "default").isEmpty)  // nothing kept
+
+        let digest = try await ControlsHarness.make(yaml: Self.digestYAML.replacingOccurrences(of: "MAX", with: "50"), clock: clock)
+        try await digest.send(ControlsHarness.track("Comment Added", user: "u-1", #"{"thread_id":"t","text":"a"}"#))
+        let joined = try await DryRun(store: digest.store, now: { clock.now }).evaluate(
+            event: try #require(try JSONParser.parse(ControlsHarness.track("Comment Added", user: "u-1", #"{"thread_id":"t","text":"b"}"#)).objectValue),
+            workspace: "default")
+        #expect(joined.explain["mappings"]?[0]?["result"] == "added to digest run 1, 2 items so far")
     }
 
     @Test("a throttle counts one automation's sends per recipient and key")

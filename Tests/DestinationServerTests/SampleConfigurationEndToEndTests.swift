@@ -226,6 +226,13 @@ struct SampleConfigurationEndToEndTests {
         })
         #expect(try await inbox("s-1").isEmpty)
         #expect(try await server.api("/api/runs?automation=shipping-update")["runs"]?[0]?["state"] == "pending")
+        // Metrics count skips and deferrals by reason, and digest memberships.
+        var request = HTTPClientRequest(url: server.base + "/metrics")
+        request.method = .GET
+        let metrics = String(buffer: try await HTTPClient.shared.execute(request, timeout: .seconds(30)).body.collect(upTo: 8 << 20))
+        #expect(metrics.contains(#"herald_messages_skipped_total{reason="throttle"} 1"#))
+        #expect(metrics.contains(#"herald_messages_deferred_total{reason="send_window"} 1"#))
+        #expect(metrics.contains(#"herald_digest_items_joined_total{automation="comment-digest"} 2"#))
         #expect(process.terminate() == 0)
     }
 }

@@ -21,12 +21,23 @@ extension ConfigurationReader {
             issue(node, "\(what) takes `{ window: 10m, key: \"{{data.thread_id}}\", max_items: 50 }`")
             return nil
         }
-        checkKeys(fields, allowed: ["window", "key", "max_items"], in: what)
-        guard fields["window"] != nil else {
-            issue(node, "\(what) needs `window:`, how long a digest collects after its first event (such as `10m`)")
+        checkKeys(fields, allowed: ["window", "schedule", "key", "max_items"], in: what)
+        guard (fields["window"] == nil) != (fields["schedule"] == nil) else {
+            issue(node, "\(what) needs either `window:`, how long a digest collects after its first event (such as `10m`), or `schedule: \"daily at 09:00\"`")
             return nil
         }
-        guard let window = duration(fields["window"], "`window`", example: "10m") else { return nil }
+        var window: Duration?
+        var dailyAt: Int?
+        if let scheduleNode = fields["schedule"] {
+            guard let written = text(scheduleNode, "`schedule`"), let minute = DigestSettings.dailyMinute(written) else {
+                issue(scheduleNode, "`schedule` is `daily at HH:MM`, a local time of the recipient's day (such as \"daily at 09:00\")")
+                return nil
+            }
+            dailyAt = minute
+        } else {
+            guard let read = duration(fields["window"], "`window`", example: "10m") else { return nil }
+            window = read
+        }
         let key = text(fields["key"], "`key`")
         checkTemplate(fields["key"], key, what: "digest key")
         var maxItems = DigestSettings.maximumItems
@@ -37,7 +48,7 @@ extension ConfigurationReader {
             }
             maxItems = value
         }
-        return DigestSettings(window: window, key: key, maxItems: maxItems)
+        return DigestSettings(window: window, key: key, maxItems: maxItems, dailyAtMinute: dailyAt)
     }
 
     /// A `wait_for:` step's settings (its branches are read by the caller).

@@ -331,7 +331,7 @@ public final class EventProcessor: Sendable {
         trace.started(runId: runId, automation: name, state: state)
         var digestNote = ""
         if let digest {
-            let closesAt = ms + digest.settings.window.wholeMilliseconds
+            let closesAt = digest.settings.closesAt(openedAt: ms, in: RecipientTimeZone.of(context.scope, configuration: context.configuration))
             try effects.openDigest(digest.key, runId: runId, closesAt: closesAt, maxItems: digest.settings.maxItems, item: digest.item, at: ms)
             digestNote = Digests.openedText(key: digest.key.key, closesAt: closesAt)
         }

@@ -234,7 +234,7 @@ public final class RunWorker: Sendable {
                 metrics.run(automation: automation.name, state: "completed")
                 return StepResult(nextDueAt: nil)
             }
-            let closesAt = ms + settings.window.wholeMilliseconds
+            let closesAt = settings.closesAt(openedAt: ms, in: RecipientTimeZone.of(scope, configuration: configuration))
             try steps.openDigest(key, runId: id, closesAt: closesAt, maxItems: settings.maxItems, item: item, at: ms)
             try record("collecting a digest" + (key.key.isEmpty ? "" : " for key \"\(key.key)\"") + " until \(Timestamp(millisecondsSince1970: closesAt).iso8601) (1 item so far)")
             return try advance(dueAt: settings.maxItems <= 1 ? ms : closesAt)
@@ -328,20 +328,6 @@ public final class RunWorker: Sendable {
         case written(String, traceNote: String?)
         /// Not sent yet: a send window is closed or a cap says wait (`reason` for metrics).
         case deferred(until: Int64, String, reason: String)
-    }
-
-    /// The recipient's time zone: the profile's `timezone` trait, else the event's
-    /// `context.timezone` (Segment's), else the workspace's `timezone:`, else UTC.
-    static func timeZone(of scope: JSONObject, configuration: HeraldConfiguration?) -> TimeZone {
-        let candidates = [
-            scope["profile"]?.objectValue?["timezone"]?.stringValue,
-            scope["event"]?.objectValue?["context"]?.objectValue?["timezone"]?.stringValue,
-            configuration?.timeZone,
-        ]
-        for case let name? in candidates {
-            if let zone = TimeZone(identifier: name) { return zone }
-        }
-        return TimeZone(identifier: "UTC") ?? TimeZone.current
     }
 
     /// The caps a send counts against: the workspace's `limits:` on its channel and topic,
@@ -444,7 +430,7 @@ public final class RunWorker: Sendable {
         var traceNote: String?
         if status == .sent || status == .queued, let channel {
             if let window = template?.sendWindow ?? channel.sendWindow {
-                let zone = Self.timeZone(of: scope, configuration: configuration)
+                let zone = RecipientTimeZone.of(scope, configuration: configuration)
                 if let opening = window.nextOpening(after: Timestamp(millisecondsSince1970: ms).date, in: zone) {
                     let whose = template?.sendWindow != nil ? "the send window of template `\(name)`" : "the \(channel.name) send window"
                     return .deferred(
