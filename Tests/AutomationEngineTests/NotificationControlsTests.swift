@@ -418,6 +418,31 @@ struct NotificationControlsTests {
         #expect(try await engine.store.runs(workspace: "default").map(\.state) == ["completed", "completed"])
     }
 
+    @Test("a delay until a time already past runs the next step at once and says how late, never failing the run")
+    func delayUntilPast() async throws {
+        let clock = TestClock(start: Self.start)
+        let yaml = """
+            channels:
+              inbox: { type: inbox }
+            templates:
+              reminder: { channel: inbox, body: "reminder" }
+            automations:
+              remind:
+                steps:
+                  - delay: { until: data.remind_at }
+                  - send: reminder
+            mappings:
+              - on: track/Remind
+                run: remind
+            """
+        let engine = try await ControlsHarness.make(yaml: yaml, clock: clock)
+        try await engine.send(ControlsHarness.track("Remind", user: "u-1", #"{"remind_at":"2026-11-15T08:00:00Z"}"#))
+        try await engine.worker.executeDue()
+        #expect(try await engine.history(1) == [
+            "no wait: 2026-11-15T08:00:00.000Z (data.remind_at) is already past, late by 3d 3h", "message run-1-step-1 sent: stored in u-1's inbox", "completed",
+        ])
+    }
+
     @Test("the new YAML is checked with line and column like every other field")
     func validation() throws {
         let yaml = """
