@@ -22,11 +22,11 @@ struct SendLedger {
                 sql += " AND automation = ? AND throttleKey = ?"
                 arguments += [automation, cap.throttleKey ?? ""]
             }
-            sql += " ORDER BY at DESC LIMIT ?"
-            arguments += [cap.max]
-            let recent = try Int64.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
-            // `max` sends already in the window: one more is allowed when the oldest of them leaves it.
-            if recent.count >= cap.max, let oldest = recent.last {
+            // The `max`-th most recent counted send in the window, without fetching the others:
+            // if there is one, the cap is reached, and one more send is allowed when it leaves the window.
+            sql += " ORDER BY at DESC LIMIT 1 OFFSET ?"
+            arguments += [cap.max - 1]
+            if let oldest = try Int64.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) {
                 return CapRefusal(index: index, allowedAt: oldest + cap.window)
             }
         }
