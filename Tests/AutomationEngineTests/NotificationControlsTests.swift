@@ -130,6 +130,24 @@ struct NotificationControlsTests {
         #expect(try await engine.store.messages(workspace: "default").map(\.body) == ["a;b;"])
     }
 
+    @Test("a digest after another step collects the runs that reach it: the first collects, the others end there")
+    func digestAfterADelay() async throws {
+        let clock = TestClock(start: Self.start)
+        let yaml = Self.digestYAML.replacingOccurrences(of: "    steps:\n      - digest:", with: "    steps:\n      - delay: 1m\n      - digest:")
+            .replacingOccurrences(of: "MAX", with: "50")
+        let engine = try await ControlsHarness.make(yaml: yaml, clock: clock)
+        for text in ["a", "b", "c"] { try await engine.send(ControlsHarness.track("Comment Added", user: "u-1", #"{"thread_id":"t","text":"\#(text)"}"#)) }
+        try await engine.worker.executeDue()
+        clock.advance(.seconds(60))
+        try await engine.worker.executeDue()
+        #expect(try await engine.history(2).last == "added to digest run 1, 2 items so far")
+        #expect(try await engine.history(3).last == "added to digest run 1, 3 items so far")
+        #expect(try await engine.store.runs(workspace: "default").map(\.state) == ["pending", "completed", "completed"])
+        clock.advance(.seconds(600))
+        try await engine.worker.executeDue()
+        #expect(try await engine.store.messages(workspace: "default").map(\.body) == ["a;b;c;"])
+    }
+
     @Test("max_items closes a digest early: 7 events with max_items 3 make digests of 3, 3 and 1, the full ones sent at once")
     func digestMaxItems() async throws {
         let clock = TestClock(start: Self.start)
