@@ -2,7 +2,7 @@
 SWIFT ?= swift
 ARGS ?=
 
-.PHONY: docs deps build run test bench bench-spec bench-engine bench-delivery bench-smtp clean
+.PHONY: docs deps build run test bench bench-spec bench-engine bench-controls bench-delivery bench-smtp clean
 
 deps:
 	@scripts/install-deps.sh
@@ -29,6 +29,11 @@ bench-engine: deps
 	$(SWIFT) build -c release --product EngineBenchmark
 	.build/release/EngineBenchmark
 
+# Digests (100,000 events into 1,000 digests) and the cost of cap checks per send.
+bench-controls: deps
+	$(SWIFT) build -c release --product ControlsBenchmark
+	.build/release/ControlsBenchmark
+
 # Webhook delivery to a receiver answering in 20 ms (Benchmarks/SlowReceiver, its own process).
 bench-delivery: deps
 	$(SWIFT) build -c release --product SlowReceiver
@@ -42,7 +47,7 @@ bench-smtp: deps
 	.build/release/SMTPBenchmark
 
 # Load benchmarks with wrk; see BENCHMARKS.md for the figures and the machine.
-bench: bench-spec bench-engine bench-delivery bench-smtp
+bench: bench-spec bench-engine bench-controls bench-delivery bench-smtp
 	Benchmarks/load/bench.sh
 
 clean:

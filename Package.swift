@@ -157,6 +157,15 @@ let package = Package(
             path: "Benchmarks/EngineBenchmark",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "ControlsBenchmark",
+            dependencies: [
+                "AutomationEngine", "SegmentSpec",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/ControlsBenchmark",
+            swiftSettings: swiftSettings
+        ),
         // Compiled and tested usage examples of the libraries (`Tests/ExamplesTests`), quoted by the DocC articles.
         .target(
             name: "HeraldExamples",

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AutomationEngine
 import Crypto
 import Foundation
 import HeraldTestSupport
@@ -149,5 +150,89 @@ struct SampleConfigurationEndToEndTests {
             #expect(Set(receiver.deliveries.compactMap(\.idempotencyKey)).count == 2)
             #expect(process.terminate() == 0)
         }
+    }
+
+    @Test("the sample's notification controls: a digest of 3 comments, wait_for (arrives, twice, another user's), a throttle, a send window in the recipient's time zone")
+    func notificationControls() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-sample-controls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("herald.sqlite").path
+        let config = directory.appendingPathComponent("herald.yaml")
+        try FixtureFiles.text("herald.yaml").write(to: config, atomically: true, encoding: .utf8)
+        let environment = ["HERALD_SECRET_DEFAULT_EMAIL_HOOK": "sample-secret"]
+        func key(_ scope: String) throws -> String {
+            try #require(HeraldProcess.runToCompletion(["keys", "create", "--scope", scope, "--db", database]).output.split(separator: "\n").last.map(String.init))
+        }
+        let ingestKey = try key("ingest")
+        let adminKey = try key("admin")
+        let process = try HeraldProcess(database: database, extraArguments: ["--config", config.path], environment: environment)
+        let server = Server(base: "http://127.0.0.1:\(process.port)", ingestKey: ingestKey, adminKey: adminKey)
+        // The subjects of the messages sent to the user's inbox (a skipped one is listed there too, with its status).
+        func inbox(_ user: String) async throws -> [String] {
+            try await server.api("/api/inbox/\(user)")["messages"]?.arrayValue?.filter { $0["status"] != "skipped" }.compactMap { $0["subject"]?.stringValue } ?? []
+        }
+
+        // Three comments on one thread fill the digest (max_items 3): one message, sent at once.
+        for n in 1...3 {
+            #expect(try await server.send(Self.track("Comment Added", user: "c-1", id: "c-\(n)", properties: #"{"thread_id":"t-1","author":"Ann","text":"n\#(n)"}"#)) == 200)
+        }
+        #expect(try await server.explain("c-2")?["mappings"]?[0]?["result"]?.stringValue?.hasPrefix("added to digest run") == true)
+        #expect(try await server.explain("c-3")?["mappings"]?[0]?["result"]?.stringValue?.hasSuffix("3 items so far; max_items (3) reached: the digest goes out now") == true)
+        #expect(try await Self.eventually { try await inbox("c-1") == ["3 new comments on t-1"] })
+        #expect(try await server.api("/api/inbox/c-1")["messages"]?[0]?["body"] == "Ann: n1\nAnn: n2\nAnn: n3\n")
+
+        // wait_for: another user's payment is ignored; the buyer's continues the run once, however often it comes.
+        #expect(try await server.send(Self.track("Order Placed", user: "b-1", id: "p-1", properties: #"{"order_id":"o-7"}"#)) == 200)
+        // The newest run of the follow-up has reached its wait_for step.
+        func newestRunWaits() async throws -> Bool {
+            try await Self.eventually {
+                guard let id = try await server.api("/api/runs?automation=payment-follow-up")["runs"]?[0]?["id"]?.numberValue?.int64Value else { return false }
+                return try await server.api("/api/runs/\(id)")["steps"]?[0]?["outcome"]?.stringValue?.hasPrefix("waiting for track/Order Paid") == true
+            }
+        }
+        #expect(try await newestRunWaits())
+        #expect(try await server.send(Self.track("Order Paid", user: "someone-else", id: "pay-0", properties: #"{"order_id":"o-7"}"#)) == 200)
+        #expect(try await server.send(Self.track("Order Paid", user: "b-1", id: "pay-1", properties: #"{"order_id":"o-7"}"#)) == 200)
+        #expect(try await server.explain("pay-1")?["effects"]?.arrayValue?.contains { $0.stringValue?.hasPrefix("continued run") == true } == true)
+        #expect(try await server.send(Self.track("Order Paid", user: "b-1", id: "pay-2", properties: #"{"order_id":"o-7"}"#)) == 200)
+        #expect(try await Self.eventually { try await inbox("b-1") == ["Payment received for order o-7"] })
+        // The throttle (1 per day per order): placing o-7 again starts a run whose send is skipped.
+        #expect(try await server.send(Self.track("Order Placed", user: "b-1", id: "p-2", properties: #"{"order_id":"o-7"}"#)) == 200)
+        #expect(try await Self.eventually { try await server.api("/api/runs?automation=payment-follow-up")["runs"]?.arrayValue?.count == 2 })
+        #expect(try await newestRunWaits())
+        #expect(try await server.send(Self.track("Order Paid", user: "b-1", id: "pay-3", properties: #"{"order_id":"o-7"}"#)) == 200)
+        #expect(try await Self.eventually {
+            try await server.api("/api/messages?status=skipped")["messages"]?[0]?["history"]?.arrayValue?.last?["reason"]
+                == #"throttle 1 per 1d of `payment-follow-up` for key "o-7" reached"#
+        })
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await inbox("b-1") == ["Payment received for order o-7"])
+        #expect(try await inbox("someone-else").isEmpty)
+
+        // The shipping update's window (mon-fri 08:00-20:00) in a time zone where it is closed now: deferred, not sent.
+        let window = try #require(try ConfigurationLoader.load(yaml: FixtureFiles.text("herald.yaml"), secrets: .none, requireSecrets: false)
+            .templates.first { $0.name == "shipping-update" }?.sendWindow)
+        let zone = try #require(TimeZone.knownTimeZoneIdentifiers.first { name in
+            TimeZone(identifier: name).map { window.nextOpening(after: Date().addingTimeInterval(120), in: $0) != nil } == true
+                && TimeZone(identifier: name).map { window.nextOpening(after: Date(), in: $0) != nil } == true
+        })
+        let shipped = #"{"type":"track","event":"Order Shipped","userId":"s-1","messageId":"ship-1","properties":{"order_id":"o-8"},"context":{"timezone":"\#(zone)"}}"#
+        #expect(try await server.send(shipped) == 200)
+        #expect(try await Self.eventually {
+            try await server.explain("ship-1")?["effects"]?.arrayValue?.contains {
+                $0.stringValue?.contains("\(zone) by the send window of template `shipping-update`") == true
+            } == true
+        })
+        #expect(try await inbox("s-1").isEmpty)
+        #expect(try await server.api("/api/runs?automation=shipping-update")["runs"]?[0]?["state"] == "pending")
+        // Metrics count skips and deferrals by reason, and digest memberships.
+        var request = HTTPClientRequest(url: server.base + "/metrics")
+        request.method = .GET
+        let metrics = String(buffer: try await HTTPClient.shared.execute(request, timeout: .seconds(30)).body.collect(upTo: 8 << 20))
+        #expect(metrics.contains(#"herald_messages_skipped_total{reason="throttle"} 1"#))
+        #expect(metrics.contains(#"herald_messages_deferred_total{reason="send_window"} 1"#))
+        #expect(metrics.contains(#"herald_digest_items_joined_total{automation="comment-digest"} 2"#))
+        #expect(process.terminate() == 0)
     }
 }

@@ -42,6 +42,11 @@ public indirect enum Condition: Sendable, Hashable {
     public init(parsing text: String) throws(ConditionSyntaxError) {
         self = try ConditionParser.parse(text)
     }
+
+    /// Parses `text` whose paths may start with any of `roots` (``ConditionRoots``).
+    public init(parsing text: String, roots: [String]) throws(ConditionSyntaxError) {
+        self = try ConditionParser.parse(text, roots: roots)
+    }
 }
 
 extension Condition: CustomStringConvertible {

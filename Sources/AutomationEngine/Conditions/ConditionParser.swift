@@ -13,8 +13,8 @@ import SegmentSpec
 /// operand := literal | path | "exists" "(" path ")" | "(" or ")"
 /// ```
 enum ConditionParser {
-    static func parse(_ text: String) throws(ConditionSyntaxError) -> Condition {
-        var parser = Parser(tokens: try Lexer.tokens(of: text))
+    static func parse(_ text: String, roots: [String] = ConditionRoots.all) throws(ConditionSyntaxError) -> Condition {
+        var parser = Parser(tokens: try Lexer.tokens(of: text), roots: roots)
         let condition = try parser.parseExpression()
         guard case .end = parser.current.kind else {
             throw parser.error("unexpected \(parser.current.kind.describe) after the end of the expression")
@@ -142,10 +142,13 @@ extension Unicode.Scalar {
 
 struct Parser {
     let tokens: [Token]
+    /// The names a path may start with here (a `wait_for` match also reads `run`).
+    let roots: [String]
     var position = 0
 
-    init(tokens: [Token]) {
+    init(tokens: [Token], roots: [String] = ConditionRoots.all) {
         self.tokens = tokens
+        self.roots = roots
     }
 
     var current: Token { tokens[position] }
@@ -300,8 +303,8 @@ struct Parser {
             guard accept(")") else { throw error("expected `)` after exists(...") }
             return try node(.exists(operand.condition), over: operand, at: token)
         case .word(let word):
-            guard ConditionRoots.all.contains(word) else {
-                throw error("unknown name `\(word)`: paths start with \(ConditionRoots.all.map { "`\($0)`" }.joined(separator: ", "))")
+            guard roots.contains(word) else {
+                throw error("unknown name `\(word)`: paths start with \(roots.map { "`\($0)`" }.joined(separator: ", "))")
             }
             advance()
             var components = [word]
@@ -327,4 +330,6 @@ struct Parser {
 public enum ConditionRoots {
     /// `data`, `traits`, `profile`, `group`, `event`.
     public static let all = ["data", "traits", "profile", "group", "event"]
+    /// What a `wait_for` match reads: the awaited event's paths, and `run.*`, the waiting run's scope.
+    public static let waitMatch = all + ["run"]
 }

@@ -85,7 +85,8 @@ struct ConfigurationReader {
         }
         guard let root else { return HeraldConfiguration(channels: [], templates: [], automations: [], mappings: [], topics: []) }
         guard let top = mapping(root, "the configuration") else { return nil }
-        checkKeys(top, allowed: ["topics", "channels", "templates", "automations", "mappings", "segment", "max_event_age"], in: "the configuration")
+        checkKeys(top, allowed: ["topics", "channels", "templates", "automations", "mappings", "segment", "max_event_age", "limits", "timezone"],
+                  in: "the configuration")
         func keys(_ section: String) -> Set<String> { Set(top[section]?.mapping?.keys.compactMap(\.string) ?? []) }
         declared = Declarations(
             channels: keys("channels"), templates: keys("templates"), automations: keys("automations"), topics: keys("topics"),
@@ -112,9 +113,11 @@ struct ConfigurationReader {
                 issue(node, "`max_event_age` must be a duration of at least a minute, such as `7d` or `12h`")
             }
         }
+        let limits = readLimits(top["limits"])
+        let timeZone = readTimeZone(top["timezone"])
         let configuration = HeraldConfiguration(
             channels: channels, templates: templates, automations: automations, mappings: mappings, segment: segment, topics: topics,
-            maximumEventAge: maximumEventAge)
+            maximumEventAge: maximumEventAge, limits: limits, timeZone: timeZone)
         checkReferences(configuration, top: top)
         return configuration
     }
@@ -273,8 +276,10 @@ struct ConfigurationReader {
         guard let fields = mapping(node, "channel `\(name)`") else { return nil }
         let type = text(fields["type"], "`type`")
         checkKeys(
-            fields, allowed: type == "smtp" ? ["type", "host", "port", "tls", "username", "password", "from", "reply_to", "timeout", "concurrency"]
-                : ["type", "url", "secret", "timeout", "concurrency", "tracking"], in: "channel `\(name)`")
+            fields, allowed: type == "smtp" ? ["type", "host", "port", "tls", "username", "password", "from", "reply_to", "timeout", "concurrency", "send_window"]
+                : ["type", "url", "secret", "timeout", "concurrency", "tracking", "send_window"], in: "channel `\(name)`")
+        let sendWindow = readSendWindow(fields["send_window"], what: "`send_window` of channel `\(name)`")
+        if fields["send_window"] != nil && sendWindow == nil { return nil }
         var tracking = false
         if let node = fields["tracking"] {
             guard let value = node.bool else {
@@ -287,7 +292,7 @@ struct ConfigurationReader {
         case "smtp":
             var concurrency: Int?
             guard let settings = readSMTP(name: name, node: node, fields: fields), readConcurrency(fields, into: &concurrency) else { return nil }
-            return .init(name: name, kind: .smtp(settings), concurrency: concurrency)
+            return .init(name: name, kind: .smtp(settings), concurrency: concurrency, sendWindow: sendWindow)
         case "webhook":
             if let url = text(fields["url"], "`url`"), url.contains("${") {
                 issue(fields["url"], "`${…}` is resolved only in a channel's `secret` (and `segment.write_key`); write the URL itself in `url`")
@@ -300,9 +305,9 @@ struct ConfigurationReader {
             var concurrency: Int?
             guard let timeout = timeoutSeconds(fields, default: 10), readConcurrency(fields, into: &concurrency) else { return nil }
             return .init(name: name, kind: .webhook(url: url, secret: secret(fields["secret"], "`secret`"), timeoutSeconds: timeout), concurrency: concurrency,
-                         tracking: tracking)
-        case "inbox": return .init(name: name, kind: .inbox, tracking: tracking)
-        case "log": return .init(name: name, kind: .log)
+                         tracking: tracking, sendWindow: sendWindow)
+        case "inbox": return .init(name: name, kind: .inbox, tracking: tracking, sendWindow: sendWindow)
+        case "log": return .init(name: name, kind: .log, sendWindow: sendWindow)
         case let other:
             issue(fields["type"] ?? node, "channel `\(name)` needs `type: webhook`, `type: smtp`, `type: inbox` or `type: log`" + (other.map { " (not `\($0)`)" } ?? ""))
             return nil
@@ -511,7 +516,9 @@ struct ConfigurationReader {
 
     mutating func readTemplate(name: String, node: Node) -> HeraldConfiguration.Template? {
         guard let fields = mapping(node, "template `\(name)`") else { return nil }
-        checkKeys(fields, allowed: ["channel", "subject", "body", "html", "topic"], in: "template `\(name)`")
+        checkKeys(fields, allowed: ["channel", "subject", "body", "html", "topic", "send_window"], in: "template `\(name)`")
+        let sendWindow = readSendWindow(fields["send_window"], what: "`send_window` of template `\(name)`")
+        if fields["send_window"] != nil && sendWindow == nil { return nil }
         guard let body = text(fields["body"], "`body`") else {
             issue(node, "template `\(name)` needs a `body`")
             return nil
@@ -522,30 +529,71 @@ struct ConfigurationReader {
         checkTemplate(fields["subject"], subject, what: "subject of template `\(name)`")
         checkTemplate(fields["html"], html, what: "html of template `\(name)`")
         return .init(
-            name: name, channel: text(fields["channel"], "`channel`"), subject: subject, body: body, html: html, topic: text(fields["topic"], "`topic`"))
+            name: name, channel: text(fields["channel"], "`channel`"), subject: subject, body: body, html: html, topic: text(fields["topic"], "`topic`"),
+            sendWindow: sendWindow)
     }
 
     mutating func readAutomation(name: String, node: Node) -> HeraldConfiguration.Automation? {
         guard let fields = mapping(node, "automation `\(name)`") else { return nil }
-        checkKeys(fields, allowed: ["cancellation_token", "topic", "steps"], in: "automation `\(name)`")
+        checkKeys(fields, allowed: ["cancellation_token", "topic", "steps", "throttle"], in: "automation `\(name)`")
+        let throttle = fields["throttle"].flatMap { readLimit($0, what: "`throttle` of `\(name)`", throttle: true) }
+        if fields["throttle"] != nil && throttle == nil { return nil }
         let token = text(fields["cancellation_token"], "`cancellation_token`")
         checkTemplate(fields["cancellation_token"], token, what: "cancellation_token of `\(name)`")
         guard let steps = fields["steps"]?.sequence, !steps.isEmpty else {
             issue(fields["steps"] ?? node, "automation `\(name)` needs `steps:`, a list of at least one step")
             return nil
         }
+        var flattened: [(step: HeraldConfiguration.Step, node: Node)] = []
+        readSteps(Array(steps), automation: name, branch: nil, into: &flattened)
         return .init(
-            name: name, cancellationToken: token, topic: text(fields["topic"], "`topic`"), steps: steps.compactMap { readStep($0, automation: name) })
+            name: name, cancellationToken: token, topic: text(fields["topic"], "`topic`"), steps: flattened.map(\.step), throttle: throttle)
+    }
+
+    /// Reads `nodes` as steps, appending them to `steps`; a `wait_for`'s `then:` and `timeout:`
+    /// steps follow it there, each marked with the branch it belongs to.
+    mutating func readSteps(
+        _ nodes: [Node], automation: String, branch: HeraldConfiguration.Step.Branch?, into steps: inout [(step: HeraldConfiguration.Step, node: Node)]
+    ) {
+        for node in nodes {
+            guard var step = readStep(node, automation: automation) else { continue }
+            step.branch = branch
+            let index = steps.count
+            steps.append((step, node))
+            guard case .waitFor(var wait) = step.action, let fields = node.mapping else {
+                if let fields = node.mapping {
+                    for key in ["then", "timeout"] where fields[key] != nil {
+                        issue(fields[key], "`\(key)` is a branch of a `wait_for` step; this step has none")
+                    }
+                }
+                continue
+            }
+            if branch != nil {
+                issue(node, "a `wait_for` inside the branch of another `wait_for` is not supported; put it after the branches")
+                continue
+            }
+            for (key, onArrival) in [("then", true), ("timeout", false)] {
+                guard let list = fields[key] else { continue }
+                guard let sequence = list.sequence else {
+                    issue(list, "`\(key)` is a list of steps")
+                    continue
+                }
+                let before = steps.count
+                readSteps(Array(sequence), automation: automation, branch: .init(waitStep: index, onArrival: onArrival), into: &steps)
+                if onArrival { wait.thenSteps = steps.count - before } else { wait.timeoutSteps = steps.count - before }
+            }
+            steps[index].step.action = .waitFor(wait)
+        }
     }
 
     mutating func readStep(_ node: Node, automation: String) -> HeraldConfiguration.Step? {
         let what = "a step of `\(automation)`"
         guard let fields = mapping(node, what) else { return nil }
-        let actions = ["send", "delay", "cancel", "update-profile", "segment"]
-        checkKeys(fields, allowed: ["if"] + actions, in: what)
+        let actions = ["send", "delay", "cancel", "update-profile", "segment", "digest", "wait_for"]
+        checkKeys(fields, allowed: ["if", "then", "timeout"] + actions, in: what)
         let present = actions.filter { fields[$0] != nil }
         guard present.count == 1, let kind = present.first, let value = fields[kind] else {
-            issue(node, "\(what) needs exactly one of `send`, `delay`, `cancel`, `update-profile`, `segment`" + (present.count > 1 ? " (found \(present.joined(separator: ", ")))" : ""))
+            issue(node, "\(what) needs exactly one of `send`, `delay`, `cancel`, `update-profile`, `segment`, `digest`, `wait_for`" + (present.count > 1 ? " (found \(present.joined(separator: ", ")))" : ""))
             return nil
         }
         let guardCondition = fields["if"].flatMap { condition($0) }?.0
@@ -587,6 +635,12 @@ struct ConfigurationReader {
                 issue(node, "automation `\(automation)` has a `segment` step, but the configuration has no `segment:` (write key and endpoint)")
             }
             action = .segment(call)
+        case "digest":
+            guard let settings = readDigest(value, automation: automation) else { return nil }
+            action = .digest(settings)
+        case "wait_for":
+            guard let wait = readWaitFor(value, automation: automation) else { return nil }
+            action = .waitFor(wait)
         case "cancel":
             guard let token = text(value, "`cancel`") else { return nil }
             checkTemplate(value, token, what: "cancel token")
@@ -692,6 +746,16 @@ struct ConfigurationReader {
         for automation in configuration.automations {
             if let topic = automation.topic, !topics.contains(topic) {
                 issue(automationNodes?[automation.name]?.mapping?["topic"], "automation `\(automation.name)` has topic `\(topic)`, which is not defined under `topics`")
+            }
+        }
+        let limitNodes = top["limits"]?.sequence
+        for (index, limit) in configuration.limits.enumerated() {
+            let node = limitNodes.flatMap { index < $0.count ? $0[index].mapping : nil }
+            if let channel = limit.channel, !channels.contains(channel) {
+                issue(node?["channel"], "a limit counts sends on channel `\(channel)`, which is not defined under `channels`")
+            }
+            if let topic = limit.topic, !topics.contains(topic) {
+                issue(node?["topic"], "a limit counts sends of topic `\(topic)`, which is not defined under `topics`")
             }
         }
     }

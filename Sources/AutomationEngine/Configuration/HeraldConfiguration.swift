@@ -35,12 +35,18 @@ public struct HeraldConfiguration: Sendable, Hashable {
     /// with such a configuration cannot sign or sign in with them (its messages are
     /// undeliverable), so `serve` and `apply` name them.
     public var unresolvedSecrets: [ConfigurationIssue] = []
+    /// Frequency caps across automations (`limits:`), per recipient.
+    public var limits: [FrequencyLimit]
+    /// The time zone of recipients whose profile and events name none (`timezone:`, IANA); nil: UTC.
+    public var timeZone: String?
 
     /// A configuration of these parts.
     public init(
         channels: [Channel], templates: [Template], automations: [Automation], mappings: [Mapping], segment: SegmentDestination? = nil,
-        topics: [Topic] = [], maximumEventAge: Duration? = nil
+        topics: [Topic] = [], maximumEventAge: Duration? = nil, limits: [FrequencyLimit] = [], timeZone: String? = nil
     ) {
+        self.limits = limits
+        self.timeZone = timeZone
         self.segment = segment
         self.maximumEventAge = maximumEventAge
         self.channels = channels
@@ -88,9 +94,12 @@ public struct HeraldConfiguration: Sendable, Hashable {
         /// Whether links in its messages go through Herald's click tracking, and HTML bodies
         /// get an open pixel (`tracking: true`).
         public var tracking: Bool
+        /// When its messages may go out, in the recipient's time zone (`send_window:`); nil: any time.
+        public var sendWindow: SendWindow?
 
         /// A channel of this name and kind.
-        public init(name: String, kind: Kind, concurrency: Int? = nil, tracking: Bool = false) {
+        public init(name: String, kind: Kind, concurrency: Int? = nil, tracking: Bool = false, sendWindow: SendWindow? = nil) {
+            self.sendWindow = sendWindow
             self.name = name
             self.kind = kind
             self.concurrency = concurrency
@@ -187,6 +196,8 @@ public struct HeraldConfiguration: Sendable, Hashable {
         public var html: String?
         /// The subscription topic of its messages, which wins over the automation's.
         public var topic: String?
+        /// When its messages may go out (`send_window:`), which wins over its channel's; nil: the channel's.
+        public var sendWindow: SendWindow? = nil
     }
 
     /// A sequence of steps run for one recipient.
@@ -197,8 +208,10 @@ public struct HeraldConfiguration: Sendable, Hashable {
         public var cancellationToken: String?
         /// The subscription topic of the messages it sends, unless their template names one.
         public var topic: String?
-        /// The steps in order.
+        /// The steps in order (a `wait_for`'s `then:` and `timeout:` steps follow it, marked with their ``Step/branch``).
         public var steps: [Step]
+        /// A cap on the sends of this automation per recipient (`throttle:`).
+        public var throttle: FrequencyLimit? = nil
     }
 
     /// One step of an automation, optionally guarded by an `if:` condition.
@@ -207,6 +220,22 @@ public struct HeraldConfiguration: Sendable, Hashable {
         public var condition: Condition?
         /// What the step does.
         public var action: Action
+        /// Set on the steps of a `wait_for`'s `then:` or `timeout:` branch: they run only on that outcome.
+        public var branch: Branch? = nil
+
+        /// Which outcome of which `wait_for` step a branch step belongs to.
+        public struct Branch: Sendable, Hashable {
+            /// The index of the `wait_for` step.
+            public var waitStep: Int
+            /// True for `then:` (the event arrived), false for `timeout:`.
+            public var onArrival: Bool
+
+            /// The `then:` (`onArrival`) or `timeout:` branch of the `wait_for` at `waitStep`.
+            public init(waitStep: Int, onArrival: Bool) {
+                self.waitStep = waitStep
+                self.onArrival = onArrival
+            }
+        }
 
         /// What a step can do.
         public enum Action: Sendable, Hashable {
@@ -222,6 +251,10 @@ public struct HeraldConfiguration: Sendable, Hashable {
             case updateProfile(JSONObject)
             /// Send a call about the recipient to the workspace's Segment source.
             case segment(SegmentStepCall)
+            /// Collect the events that start the automation for one recipient and key into one run.
+            case digest(DigestSettings)
+            /// Wait for an event of the recipient, with `then:` and `timeout:` branches.
+            case waitFor(WaitForEvent)
         }
     }
 
@@ -263,6 +296,13 @@ public struct HeraldConfiguration: Sendable, Hashable {
             case run(automation: String)
             case cancel(token: String)
         }
+    }
+
+    /// The leading `digest` step of an automation, if its first step is one without an `if:`:
+    /// the event processor then adds an event to an open digest instead of starting a run.
+    public func leadingDigest(of automation: Automation) -> DigestSettings? {
+        guard let first = automation.steps.first, first.condition == nil, case .digest(let settings) = first.action else { return nil }
+        return settings
     }
 
     /// The mappings for one event name, in file order (a dictionary look-up).

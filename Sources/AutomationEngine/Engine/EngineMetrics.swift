@@ -54,6 +54,22 @@ public struct EngineMetrics: Sendable {
         counter("herald_retention_pruned_total", [("kind", kind)]).increment(by: count)
     }
 
+    /// An event joined a digest another run collects (instead of starting a run of `automation`).
+    func digested(automation: String) {
+        counter("herald_digest_items_joined_total", [("automation", automation)]).increment()
+    }
+
+    /// A send was deferred, by `reason`: `send_window`, `limit` or `throttle`.
+    func deferred(reason: String) {
+        counter("herald_messages_deferred_total", [("reason", reason)]).increment()
+    }
+
+    /// A send was skipped by a control, by `reason`: `limit` or `throttle` (preferences count
+    /// in `herald_messages_total{status="skipped"}`).
+    func skipped(reason: String) {
+        counter("herald_messages_skipped_total", [("reason", reason)]).increment()
+    }
+
     /// Steps executed by the step worker.
     func stepsExecuted(_ count: Int) {
         guard count > 0 else { return }

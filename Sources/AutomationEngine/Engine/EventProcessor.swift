@@ -184,9 +184,20 @@ public final class EventProcessor: Sendable {
             trace.summary = configurations.failures[workspace] ?? "no configuration applied to workspace \(workspace)"
             return
         }
+        // Runs waiting for this event (`wait_for`) continue, whether or not a mapping handles it.
+        var resumed = false
+        if !replay, Self.agePastLimit(stored, limit: configuration.maximumEventAge) == nil,
+           try effects.hasWaitingRuns(workspace: workspace, event: stored.name)
+        {
+            guard let event = readEvent() else { return }
+            if let recipient = try applied ?? profileEffects.recipient(of: event) {
+                let scope = try Self.scope(for: event, stored: stored, recipient: recipient, profiles: profiles)
+                resumed = try resumeWaitingRuns(for: stored, recipient: recipient, scope: scope, at: time, trace: &trace, effects)
+            }
+        }
         let mappings = configuration.mappings(for: stored.name)
         guard !mappings.isEmpty else {
-            trace.summary = "no mapping for \"\(stored.name)\""
+            if !resumed { trace.summary = "no mapping for \"\(stored.name)\"" }
             return
         }
         if let tooOld = Self.agePastLimit(stored, limit: configuration.maximumEventAge) {
@@ -219,7 +230,7 @@ public final class EventProcessor: Sendable {
             trace.check(mapping: mapping, condition: outcome, result: result.text)
             acted = acted || result.acted
         }
-        if !acted && trace.summary == nil { trace.summary = "no mapping for \"\(stored.name)\" acted" }
+        if !acted && !resumed && trace.summary == nil { trace.summary = "no mapping for \"\(stored.name)\" acted" }
     }
 
     /// Why an event is too old to start or cancel anything (`max_event_age`), or nil.
@@ -296,12 +307,34 @@ public final class EventProcessor: Sendable {
         let token = automation.cancellationToken.map { TemplateRenderer.render($0, scope: context.scope) ?? $0 }
         let state = try token.map { try isCancelled(token: $0, context, effects) } == true ? "cancelled" : "pending"
         let ms = context.time.millisecondsSince1970
+        // A leading `digest`: the event joins the recipient's open digest instead of starting a run.
+        var digest: (key: DigestKey, settings: DigestSettings, item: JSONObject)?
+        if state == "pending", let settings = context.configuration.leadingDigest(of: automation), let recipient = context.recipient {
+            let key = DigestKey(
+                workspace: context.workspace, automation: name, step: 0, recipient: recipient,
+                key: settings.key.map { TemplateRenderer.render($0, scope: context.scope) ?? $0 } ?? "")
+            let item = Digests.item(of: context.scope)
+            if let joined = try effects.joinOpenDigest(key, item: item, at: ms) {
+                if mapping.oncePer != nil, let subject {
+                    try effects.recordOncePer(workspace: context.workspace, mappingKey: mapping.identity, subject: subject, at: ms)
+                }
+                metrics.digested(automation: name)
+                return MappingResult(text: Digests.joinedText(joined, maxItems: settings.maxItems), acted: true)
+            }
+            digest = (key, settings, item)
+        }
         let runId = try effects.startRun(
             NewRun(
                 workspace: context.workspace, automation: name, configVersion: context.version, recipient: context.recipient,
                 eventSeq: context.stored.seq, scope: JSONValue.object(context.scope).encodedString(), token: token, state: state),
             at: ms)
         trace.started(runId: runId, automation: name, state: state)
+        var digestNote = ""
+        if let digest {
+            let closesAt = digest.settings.closesAt(openedAt: ms, in: RecipientTimeZone.of(context.scope, configuration: context.configuration))
+            try effects.openDigest(digest.key, runId: runId, closesAt: closesAt, maxItems: digest.settings.maxItems, item: digest.item, at: ms)
+            digestNote = Digests.openedText(key: digest.key.key, closesAt: closesAt)
+        }
         metrics.run(automation: name, state: state)
         if mapping.oncePer != nil, let subject {
             try effects.recordOncePer(workspace: context.workspace, mappingKey: mapping.identity, subject: subject, at: ms)
@@ -309,9 +342,35 @@ public final class EventProcessor: Sendable {
         let hours = context.cancellationTTL / 3_600_000
         return MappingResult(
             text: state == "pending"
-                ? "started run \(runId) of `\(name)`"
+                ? "started run \(runId) of `\(name)`" + digestNote
                 : "run \(runId) of `\(name)` was created cancelled: token \"\(token ?? "")\" was cancelled within the last \(hours) h",
             acted: true)
+    }
+
+    /// Continues the recipient's runs waiting for this event whose `match` holds; returns
+    /// whether any did. Each wait ends once: a second matching event finds it ended.
+    private func resumeWaitingRuns(
+        for stored: StoredEvent, recipient: String, scope: JSONObject, at time: Timestamp, trace: inout EventTrace, _ effects: any EventTransaction
+    ) throws -> Bool {
+        let ms = time.millisecondsSince1970
+        var resumed = false
+        for waiting in try effects.waitingRuns(workspace: stored.workspaceId, recipient: recipient, event: stored.name, at: ms) {
+            var matchScope = scope
+            matchScope["run"] = (try? JSONParser.parse(waiting.runScope)) ?? .object(JSONObject())
+            if let text = waiting.matchText {
+                guard let condition = try? Condition(parsing: text, roots: ConditionRoots.waitMatch) else { continue }
+                let outcome = condition.evaluate(in: matchScope)
+                guard outcome.value else {
+                    let seen = outcome.notes.isEmpty ? "" : " (\(outcome.notes.joined(separator: ", ")))"
+                    trace.effect("run \(waiting.runId) of `\(waiting.automation)` waits for \(stored.name), but `\(text)` was false\(seen)")
+                    continue
+                }
+            }
+            guard try effects.endWait(waitId: waiting.waitId, runId: waiting.runId, arrivedWith: stored.seq, at: ms) else { continue }
+            trace.effect("continued run \(waiting.runId) of `\(waiting.automation)`, which was waiting for \(stored.name)")
+            resumed = true
+        }
+        return resumed
     }
 
     /// The values conditions and templates see: `data`, `traits`, `profile`, `group`, `event`.

@@ -170,6 +170,17 @@ public final class RunWorker: Sendable {
             scope["profile"] = .object(traits)
         }
         let step = automation.steps[index]
+        // A `then:` or `timeout:` step runs only on its wait's outcome; the other branch is passed over.
+        if let branch = step.branch, (try steps.wait(runId: id, step: branch.waitStep)?.state == .arrived) != branch.onArrival {
+            return try advance()
+        }
+        // Steps after a `digest` see what it collected, and the digest takes no more items.
+        if let digestStep = automation.steps[..<index].lastIndex(where: { if case .digest = $0.action { true } else { false } }),
+           let digest = try steps.digest(collectedBy: id, step: digestStep)
+        {
+            if digest.isOpen { try steps.closeDigest(collectedBy: id, step: digestStep, at: ms) }
+            scope["digest"] = Digests.scopeValue(digest)
+        }
         if let condition = step.condition {
             let outcome = condition.evaluate(in: scope)
             guard outcome.value else {
@@ -201,6 +212,57 @@ public final class RunWorker: Sendable {
         case .segment(let call):
             try record(try segment(call, runId: id, step: index, workspace: workspace, recipient: recipient, scope: scope, at: ms, steps))
             return try advance()
+        case .digest(let settings):
+            if let collected = try steps.digest(collectedBy: id, step: index) {
+                // Opened when the event started the run (a leading digest), or on an earlier pass.
+                guard collected.isOpen, collected.closesAt > ms else {
+                    try record("digest closed with \(collected.count) item\(collected.count == 1 ? "" : "s")")
+                    return try advance()
+                }
+                try record("collecting a digest until \(Timestamp(millisecondsSince1970: collected.closesAt).iso8601) (\(collected.count) item\(collected.count == 1 ? "" : "s") so far)")
+                return try advance(dueAt: collected.closesAt)
+            }
+            let key = DigestKey(
+                workspace: workspace, automation: automation.name, step: index, recipient: recipient,
+                key: settings.key.map { TemplateRenderer.render($0, scope: scope) ?? $0 } ?? "")
+            let item = Digests.item(of: scope)
+            if let joined = try steps.joinOpenDigest(key, item: item, at: ms) {
+                // Another run collects this recipient's digest: this one ends here.
+                try record(Digests.joinedText(joined, maxItems: settings.maxItems))
+                try steps.finish(runId: id, state: "completed", step: index, at: ms)
+                metrics.digested(automation: automation.name)
+                metrics.run(automation: automation.name, state: "completed")
+                return StepResult(nextDueAt: nil)
+            }
+            let closesAt = settings.closesAt(openedAt: ms, in: RecipientTimeZone.of(scope, configuration: configuration))
+            try steps.openDigest(key, runId: id, closesAt: closesAt, maxItems: settings.maxItems, item: item, at: ms)
+            try record("collecting a digest" + (key.key.isEmpty ? "" : " for key \"\(key.key)\"") + " until \(Timestamp(millisecondsSince1970: closesAt).iso8601) (1 item so far)")
+            return try advance(dueAt: settings.maxItems <= 1 ? ms : closesAt)
+        case .waitFor(let wait):
+            guard let waiting = try steps.wait(runId: id, step: index) else {
+                let deadline = ms + wait.within.wholeMilliseconds
+                try steps.startWait(
+                    runId: id, step: index, workspace: workspace, recipient: recipient, event: wait.event, matchText: wait.matchText, deadline: deadline, at: ms)
+                try record("waiting for \(wait.event)" + (wait.matchText.map { " where `\($0)`" } ?? "")
+                           + " until \(Timestamp(millisecondsSince1970: deadline).iso8601)")
+                try steps.postpone(runId: id, dueAt: deadline, at: ms)
+                return StepResult(nextDueAt: deadline)
+            }
+            if waiting.state == .waiting {
+                // Woken before its time (it should not be): wait on.
+                guard waiting.deadline <= ms else {
+                    try steps.postpone(runId: id, dueAt: waiting.deadline, at: ms)
+                    return StepResult(nextDueAt: waiting.deadline)
+                }
+                _ = try steps.timeOutWait(runId: id, step: index, at: ms)
+            }
+            if waiting.state == .arrived {
+                try record("\(wait.event) arrived" + (waiting.eventSeq.map { " (event \($0))" } ?? "") + (wait.thenSteps > 0 ? ": taking the `then` branch" : ": continuing"))
+            } else {
+                try record("no \(wait.event) within \(DurationText.describe(milliseconds: wait.within.wholeMilliseconds))"
+                           + (wait.timeoutSteps > 0 ? ": taking the `timeout` branch" : ": continuing"))
+            }
+            return try advance()
         case .send(let templateName, let channelOverride, let recipientOverride, let extraData):
             if let extraData { scope["data"] = .object((scope["data"]?.objectValue ?? JSONObject()).deepMerging(Self.render(extraData, scope: scope))) }
             // `to:` sends to someone else (`{{data.manager_id}}`); templates then see that profile.
@@ -217,8 +279,19 @@ public final class RunWorker: Sendable {
             }
             let outcome = try send(runId: id, step: index, workspace: workspace, configuration: configuration, automation: automation, recipient: to,
                                    explicitAddress: explicitAddress, template: templateName, channelOverride: channelOverride, scope: scope, at: ms, steps)
-            try record(outcome)
-            return try advance()
+            switch outcome {
+            case .written(let text, let traceNote):
+                try record(text)
+                if let traceNote { try steps.noteOnTrace(ofEventAt: run.eventSeq, "run \(id) of `\(run.automation)`: \(traceNote)") }
+                return try advance()
+            case .deferred(let until, let text, let reason):
+                // The step runs again when the window opens or the cap allows; nothing is dropped.
+                try record(text)
+                try steps.noteOnTrace(ofEventAt: run.eventSeq, "run \(id) of `\(run.automation)`: \(text)")
+                try steps.postpone(runId: id, dueAt: until, at: ms)
+                metrics.deferred(reason: reason)
+                return StepResult(nextDueAt: until)
+            }
         }
     }
 
@@ -236,7 +309,11 @@ public final class RunWorker: Sendable {
         case .delayUntil(let path):
             let value = JSONValue.object(scope).value(atPath: path)
             if let text = value?.stringValue, let until = Timestamp(iso8601: text) {
-                return (max(ms, until.millisecondsSince1970), "waiting until \(until.iso8601) (\(path))")
+                // A time already past runs the next step at once and says so; it never fails the run.
+                guard until.millisecondsSince1970 >= ms else {
+                    return (ms, "no wait: \(until.iso8601) (\(path)) is already past, late by \(DurationText.describe(milliseconds: ms - until.millisecondsSince1970))")
+                }
+                return (until.millisecondsSince1970, "waiting until \(until.iso8601) (\(path))")
             }
             return (ms, "no wait: \(path) is not an ISO-8601 time (\(value?.encodedString() ?? "missing"))")
         default:
@@ -244,12 +321,42 @@ public final class RunWorker: Sendable {
         }
     }
 
+    /// What a `send` step did.
+    enum SendOutcome {
+        /// The message was written (or had been): the step's history line, and a line for the
+        /// starting event's explain trace when a control skipped it.
+        case written(String, traceNote: String?)
+        /// Not sent yet: a send window is closed or a cap says wait (`reason` for metrics).
+        case deferred(until: Int64, String, reason: String)
+    }
+
+    /// The caps a send counts against: the workspace's `limits:` on its channel and topic,
+    /// and its automation's `throttle:` (per rendered key).
+    private static func caps(
+        channel: String, topic: String?, automation: HeraldConfiguration.Automation, configuration: HeraldConfiguration?, scope: JSONObject
+    ) -> [(limit: FrequencyLimit, cap: SendCap, kind: String, text: String)] {
+        var caps: [(limit: FrequencyLimit, cap: SendCap, kind: String, text: String)] = []
+        for limit in configuration?.limits ?? [] where (limit.channel ?? channel) == channel && (limit.topic == nil || limit.topic == topic) {
+            caps.append((limit, SendCap(channel: limit.channel, topic: limit.topic, automation: nil, throttleKey: nil, max: limit.max,
+                                        window: limit.per.wholeMilliseconds), "limit", limit.describedAsLimit))
+        }
+        if let throttle = automation.throttle {
+            let key = throttle.key.map { TemplateRenderer.render($0, scope: scope) ?? $0 } ?? ""
+            let text = "throttle \(throttle.max) per \(DurationText.describe(milliseconds: throttle.per.wholeMilliseconds)) of `\(automation.name)`"
+                + (key.isEmpty ? "" : " for key \"\(key)\"")
+            caps.append((throttle, SendCap(channel: nil, topic: nil, automation: automation.name, throttleKey: key, max: throttle.max,
+                                           window: throttle.per.wholeMilliseconds), "throttle", text))
+        }
+        return caps
+    }
+
     /// Creates the step's message (once) and delivers it on inbox/log channels; checks the
     /// recipient's preferences now, when the message would go out (a message they no longer
-    /// want is `skipped`, with the reason).
+    /// want is `skipped`, with the reason), then the send window (closed: deferred to its
+    /// opening) and the frequency caps (over one: `skipped`, or deferred with `over_limit: defer`).
     private func send(runId: Int64, step: Int, workspace: String, configuration: HeraldConfiguration?, automation: HeraldConfiguration.Automation,
                       recipient: String, explicitAddress: String?, template name: String, channelOverride: String?, scope: JSONObject, at ms: Int64,
-                      _ steps: any StepTransaction) throws -> String {
+                      _ steps: any StepTransaction) throws -> SendOutcome {
         let messageId = "run-\(runId)-step-\(step)"
         let template = configuration?.templates.first { $0.name == name }
         let channelName = channelOverride ?? template?.channel
@@ -320,6 +427,36 @@ public final class RunWorker: Sendable {
                 reason = "no email address: profile `\(recipient)` has no valid `email` trait and the send's `to:` is not an address"
             }
         }
+        var traceNote: String?
+        if status == .sent || status == .queued, let channel {
+            if let window = template?.sendWindow ?? channel.sendWindow {
+                let zone = RecipientTimeZone.of(scope, configuration: configuration)
+                if let opening = window.nextOpening(after: Timestamp(millisecondsSince1970: ms).date, in: zone) {
+                    let whose = template?.sendWindow != nil ? "the send window of template `\(name)`" : "the \(channel.name) send window"
+                    return .deferred(
+                        until: Timestamp(opening).millisecondsSince1970, "deferred to \(SendWindow.localTime(opening, in: zone)) \(zone.identifier) by \(whose)",
+                        reason: "send_window")
+                }
+            }
+            let caps = Self.caps(channel: channel.name, topic: topic?.name, automation: automation, configuration: configuration, scope: scope)
+            if !caps.isEmpty {
+                let counted = CountedSend(
+                    workspace: workspace, recipient: recipient, channel: channel.name, topic: topic?.name, automation: automation.name,
+                    throttleKey: caps.first { $0.kind == "throttle" }?.cap.throttleKey ?? "")
+                if let refusal = try steps.admitSend(counted, caps: caps.map(\.cap), at: ms) {
+                    let over = caps[refusal.index]
+                    if over.limit.overLimit == .defer {
+                        return .deferred(
+                            until: refusal.allowedAt, "deferred to \(Timestamp(millisecondsSince1970: refusal.allowedAt).iso8601) by the \(over.text)",
+                            reason: over.kind)
+                    }
+                    status = .skipped
+                    reason = "\(over.text) reached"
+                    traceNote = "skipped: \(over.text) reached"
+                    metrics.skipped(reason: over.kind)
+                }
+            }
+        }
         let written = try steps.insertIfNew(
             NewMessage(
                 id: messageId, workspace: workspace, runId: runId, recipient: recipient, channel: channelName, channelType: channel?.kind.typeName,
@@ -328,7 +465,7 @@ public final class RunWorker: Sendable {
                 unsubscribeURL: address == nil ? nil : token.flatMap { self.links.oneClickURL(token: $0, topic: topic?.name, channel: channelName ?? "") }),
             at: ms)
         // Written once, by the step's first execution: its id is the run's and step's.
-        guard written else { return "message \(messageId) already exists; not sent again" }
+        guard written else { return .written("message \(messageId) already exists; not sent again", traceNote: nil) }
         if case .log? = channel?.kind, status == .sent {
             logger.info("message \(messageId) to \(recipient): \(subject ?? "") \(body ?? "")")
         }
@@ -339,7 +476,7 @@ public final class RunWorker: Sendable {
                 "message": "\(messageId)", "workspace": "\(workspace)", "channel": "\(channelName ?? "none")", "reason": "\(reason ?? "")",
             ])
         }
-        return "message \(messageId) \(status.rawValue)" + (reason.map { ": \($0)" } ?? "")
+        return .written("message \(messageId) \(status.rawValue)" + (reason.map { ": \($0)" } ?? ""), traceNote: traceNote)
     }
 
     /// Renders a `segment` step's call and writes it to the outbox; returns the step's outcome.

@@ -2,7 +2,7 @@ import SegmentSpec
 
 /// The event processor's reads and writes inside one transaction: the log past the cursor,
 /// the configuration in force, cancellations, the `once_per` ledger, runs and explain traces.
-protocol EventTransaction {
+protocol EventTransaction: DigestTransaction {
     /// The next `limit` positions of the log past the engine's cursor, in order.
     func pendingPositions(limit: Int) throws -> [Int64]
     /// The stored events at `positions` (increasing); positions erased since are absent.
@@ -39,4 +39,13 @@ protocol EventTransaction {
     func runStarted(byEventAt seq: Int64, automation: String) throws -> Int64?
     /// Creates a run, due at once at its first step; returns its id.
     func startRun(_ run: NewRun, at ms: Int64) throws -> Int64
+
+    /// Whether any run of `workspace` is waiting for an event named `event` (a cheap check
+    /// made for every event before resolving its recipient).
+    func hasWaitingRuns(workspace: String, event: String) throws -> Bool
+    /// The runs of `recipient` waiting for `event` whose wait has not ended at `ms`.
+    func waitingRuns(workspace: String, recipient: String, event: String, at ms: Int64) throws -> [WaitingRun]
+    /// Ends wait `waitId` with the event at `seq` and makes its run due at `ms`; false when
+    /// the wait had already ended (it arrived or timed out meanwhile).
+    func endWait(waitId: Int64, runId: Int64, arrivedWith seq: Int64, at ms: Int64) throws -> Bool
 }

@@ -3,7 +3,7 @@ import SegmentSpec
 
 /// The step worker's reads and writes inside one transaction: claim due runs, record each
 /// step's outcome, advance or finish the run, write its messages.
-protocol StepTransaction {
+protocol StepTransaction: DigestTransaction {
     /// The runs due at `ms`, oldest due first (a backend with several workers claims them so
     /// no other worker takes them, e.g. `FOR UPDATE SKIP LOCKED`).
     func dueRuns(at ms: Int64, limit: Int) throws -> [PendingRun]
@@ -42,4 +42,21 @@ protocol StepTransaction {
     func preferenceChoices(workspace: String, profileId: String) throws -> [PreferenceRecord]
     /// The key that signs `workspace`'s preference links, made on first use.
     func preferenceLinkKey(workspace: String) throws -> [UInt8]
+
+    /// Keeps the run at its step, due again at `dueAt` (a deferred send, a wait).
+    func postpone(runId: Int64, dueAt: Int64, at ms: Int64) throws
+    /// Adds a line to the explain trace of the event at `seq` (a deferral or skip of a run it started).
+    func noteOnTrace(ofEventAt seq: Int64, _ text: String) throws
+
+    /// Checks `send` against `caps` and, when none is exceeded, counts it (in this
+    /// transaction, with the send); returns the first cap exceeded otherwise. A backend with
+    /// concurrent workers serialises the check per recipient (e.g. a row lock).
+    func admitSend(_ send: CountedSend, caps: [SendCap], at ms: Int64) throws -> CapRefusal?
+
+    /// Starts run `runId`'s wait at step `step` for `event` of `recipient`, until `deadline`.
+    func startWait(runId: Int64, step: Int, workspace: String, recipient: String, event: String, matchText: String?, deadline: Int64, at ms: Int64) throws
+    /// Run `runId`'s wait at step `step`, if it started.
+    func wait(runId: Int64, step: Int) throws -> RunWait?
+    /// Ends a wait that is still waiting as timed out; false when the event arrived first.
+    func timeOutWait(runId: Int64, step: Int, at ms: Int64) throws -> Bool
 }

@@ -35,6 +35,12 @@ extension HeraldStore {
             try db.execute(sql: "DELETE FROM message WHERE id IN (\(messages))", arguments: [workspace, id, workspace, id])
             try db.execute(sql: "DELETE FROM runStep WHERE runId IN (SELECT id FROM run WHERE workspaceId = ? AND recipient = ?)", arguments: [workspace, id])
             try db.execute(sql: "DELETE FROM run WHERE workspaceId = ? AND recipient = ?", arguments: [workspace, id])
+            // Digests (their items carry the user's events), waits and counted sends.
+            try db.execute(
+                sql: "DELETE FROM digestItem WHERE digestId IN (SELECT id FROM digest WHERE workspaceId = ? AND recipient = ?)", arguments: [workspace, id])
+            try db.execute(sql: "DELETE FROM digest WHERE workspaceId = ? AND recipient = ?", arguments: [workspace, id])
+            try db.execute(sql: "DELETE FROM runWait WHERE workspaceId = ? AND recipient = ?", arguments: [workspace, id])
+            try db.execute(sql: "DELETE FROM sendLedger WHERE workspaceId = ? AND recipient = ?", arguments: [workspace, id])
             try db.execute(sql: "DELETE FROM oncePerLedger WHERE workspaceId = ? AND subject = ?", arguments: [workspace, id])
             try SegmentOutbox.erase(workspace: workspace, subject: id, db)
             try db.execute(sql: "DELETE FROM preference WHERE workspaceId = ? AND profileId = ?", arguments: [workspace, id])

@@ -371,6 +371,37 @@ extension HeraldStore {
                 t.add(column: "signatureRequired", .boolean).notNull().defaults(to: false)
             }
         }
+        migrator.registerMigration("v19: notification controls (digests, waits, frequency caps)") { db in
+            // One row per digest; `isOpen` is 1 while it takes items, NULL after: the partial
+            // unique index allows one open digest per automation step, recipient and key.
+            try db.execute(sql: """
+                CREATE TABLE digest (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    workspaceId TEXT NOT NULL, automation TEXT NOT NULL, step INTEGER NOT NULL, recipient TEXT NOT NULL, digestKey TEXT NOT NULL,
+                    runId INTEGER NOT NULL, openedAt INTEGER NOT NULL, closesAt INTEGER NOT NULL, maxItems INTEGER NOT NULL,
+                    itemCount INTEGER NOT NULL, isOpen INTEGER CHECK (isOpen = 1)
+                );
+                CREATE UNIQUE INDEX digest_open ON digest (workspaceId, automation, step, recipient, digestKey) WHERE isOpen = 1;
+                CREATE INDEX digest_run ON digest (runId, step);
+                CREATE TABLE digestItem (
+                    digestId INTEGER NOT NULL, position INTEGER NOT NULL, item TEXT NOT NULL,
+                    PRIMARY KEY (digestId, position)
+                ) WITHOUT ROWID;
+                CREATE TABLE runWait (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    runId INTEGER NOT NULL, step INTEGER NOT NULL, workspaceId TEXT NOT NULL, recipient TEXT NOT NULL, event TEXT NOT NULL,
+                    matchText TEXT, deadline INTEGER NOT NULL, state TEXT NOT NULL, eventSeq INTEGER, startedAt INTEGER NOT NULL, endedAt INTEGER,
+                    UNIQUE (runId, step)
+                );
+                CREATE INDEX runWait_waiting ON runWait (workspaceId, event, recipient) WHERE state = 'waiting';
+                CREATE TABLE sendLedger (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    workspaceId TEXT NOT NULL, recipient TEXT NOT NULL, channel TEXT NOT NULL, topic TEXT, automation TEXT NOT NULL,
+                    throttleKey TEXT NOT NULL, at INTEGER NOT NULL
+                );
+                CREATE INDEX sendLedger_recipient ON sendLedger (workspaceId, recipient, at);
+                """)
+        }
         return migrator
     }
 

@@ -83,6 +83,10 @@ extension HeraldStore {
         let ids: [Int64] = try finishedRows(db, table: "run", stateColumn: "state", active: "pending", before: ms, limit: limit)
         for id in ids {
             try db.cachedStatement(sql: "DELETE FROM runStep WHERE runId = ?").execute(arguments: [id])
+            // What an ended run collected and waited for goes with it (an ended run's digest is closed).
+            try db.cachedStatement(sql: "DELETE FROM digestItem WHERE digestId IN (SELECT id FROM digest WHERE runId = ?)").execute(arguments: [id])
+            try db.cachedStatement(sql: "DELETE FROM digest WHERE runId = ?").execute(arguments: [id])
+            try db.cachedStatement(sql: "DELETE FROM runWait WHERE runId = ?").execute(arguments: [id])
             try db.cachedStatement(sql: "DELETE FROM run WHERE id = ?").execute(arguments: [id])
         }
         return ids.count

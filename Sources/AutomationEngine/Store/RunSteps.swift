@@ -37,7 +37,7 @@ struct RunSteps: StepTransaction {
     private static func pendingRun(_ row: Row) -> PendingRun {
         PendingRun(
             id: row["id"], workspace: row["workspaceId"], automation: row["automation"], configVersion: row["configVersion"],
-            nextStep: row["nextStep"], recipient: row["recipient"], scope: row["scope"])
+            nextStep: row["nextStep"], recipient: row["recipient"], scope: row["scope"], eventSeq: row["eventSeq"])
     }
 
     /// The configuration version a run is pinned to.
