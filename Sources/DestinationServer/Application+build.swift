@@ -57,7 +57,9 @@ public func buildApplication(
     let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(configuration.idleTimeout.wholeMilliseconds)))
     // Services stop in reverse order: the outbound client's connections (and SMTP sessions)
     // close after the engine's last delivery and the outbox's last send to Segment.
-    var services: [any Service] = [outbound, smtp, writer, pruner, processing, steps, delivery, segmentOutbox]
+    var services: [any Service] = [
+        outbound, smtp, writer, pruner, CapLedgerPruner(store: store, logger: logger), processing, steps, delivery, segmentOutbox,
+    ]
     if let age = configuration.retention {
         services.append(RetentionPruner(store: store, age: age, interval: configuration.retentionInterval, metrics: engineMetrics, logger: logger))
     }

@@ -96,6 +96,9 @@ private final class FailingCommitStorage: EngineStorage {
     func countPrunable(_ kind: RetainedRecord, olderThan cutoff: Timestamp) async throws -> Int {
         try await base.countPrunable(kind, olderThan: cutoff)
     }
+    func pruneCapLedger(now: Timestamp, batchSize: Int) async throws -> Int {
+        try await base.pruneCapLedger(now: now, batchSize: batchSize)
+    }
     func readEventEffects<T: Sendable>(_ body: @escaping @Sendable (any EventTransaction) throws -> T) async throws -> T {
         try await base.readEventEffects(body)
     }

@@ -39,3 +39,11 @@ public struct FrequencyLimit: Sendable, Hashable {
             + (topic.map { " for topic \($0)" } ?? "")
     }
 }
+
+extension HeraldConfiguration {
+    /// The longest window of the configuration's caps (`limits:` and every `throttle:`): a
+    /// counted send older than it can no longer count against any of them. Nil: no caps.
+    public var longestCapWindow: Duration? {
+        (limits.map(\.per) + automations.compactMap { $0.throttle?.per }).max()
+    }
+}

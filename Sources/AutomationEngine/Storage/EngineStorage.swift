@@ -39,6 +39,10 @@ protocol EngineStorage: Sendable {
     /// How many records of `kind` a prune at `cutoff` would remove now.
     func countPrunable(_ kind: RetainedRecord, olderThan cutoff: Timestamp) async throws -> Int
 
+    /// Removes counted sends older than the longest cap window of their workspace's
+    /// configuration in force, `batchSize` per transaction; returns how many.
+    func pruneCapLedger(now: Timestamp, batchSize: Int) async throws -> Int
+
     // MARK: Event processing
 
     /// Runs `body` outside the single writer (gathering a pass's events).
