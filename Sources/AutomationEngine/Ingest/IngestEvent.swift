@@ -37,7 +37,7 @@ public struct IngestEvent: Sendable {
     ///
     /// - Parameters:
     ///   - event: the validated event.
-    ///   - raw: its JSON as received (``DecodedEvent/storedJSON``).
+    ///   - raw: its JSON as received (`DecodedEvent.storedJSON` of SegmentSpec).
     ///   - workspaceId: the authenticated workspace.
     ///   - receivedAt: server time of receipt.
     ///   - settings: decoded `X-Segment-Settings`, if any.
