@@ -13,7 +13,11 @@ public struct CapLedgerPruner: Service {
     private let logger: Logger
     private let now: @Sendable () -> Timestamp
 
-    /// - Parameter interval: time between passes (the first runs at start).
+    /// - Parameters:
+    ///   - store: the database whose ledger is pruned.
+    ///   - interval: time between passes (the first runs at start).
+    ///   - logger: where a pass that removed something, or failed, is reported.
+    ///   - now: the clock; tests pass one they move.
     public init(store: HeraldStore, interval: Duration = .seconds(600), logger: Logger, now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }) {
         self.store = store
         self.interval = interval

@@ -21,8 +21,11 @@ public struct EventProcessingService: Service {
     static let largestBatch = 2_000
 
     /// - Parameters:
+    ///   - processor: what applies each event's effects.
     ///   - backlog: the writer's flow control, read for the engine-lag metric.
     ///   - idleInterval: the pause after a pass that found nothing to do.
+    ///   - metrics: where the engine lag is recorded.
+    ///   - logger: where a failed pass is reported.
     public init(
         processor: EventProcessor, backlog: EngineBacklog? = nil, idleInterval: Duration = .milliseconds(100), metrics: EngineMetrics = EngineMetrics(),
         logger: Logger

@@ -12,9 +12,13 @@ public struct StepWorkerService: Service {
     private let idleInterval: Duration
     private let logger: Logger
 
-    /// - Parameter idleInterval: the longest pause after a round that found no step due: the
-    ///   worker sleeps until the next pending step is due, or this long, whichever is sooner
-    ///   (runs that events start are due at once, and are found within this pause).
+    /// - Parameters:
+    ///   - worker: what executes the due steps.
+    ///   - store: where the worker looks for the next due time.
+    ///   - idleInterval: the longest pause after a round that found no step due: the
+    ///     worker sleeps until the next pending step is due, or this long, whichever is sooner
+    ///     (runs that events start are due at once, and are found within this pause).
+    ///   - logger: where a failed round is reported.
     public init(worker: RunWorker, store: HeraldStore, idleInterval: Duration = .milliseconds(20), logger: Logger) {
         self.worker = worker
         self.store = store

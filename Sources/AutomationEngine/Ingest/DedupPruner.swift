@@ -12,8 +12,10 @@ public struct DedupPruner: Service {
     private let logger: Logger
 
     /// - Parameters:
+    ///   - store: the database whose dedup keys are pruned.
     ///   - window: how long a messageId is remembered.
     ///   - interval: time between prunes.
+    ///   - logger: where each prune's count, or its failure, is reported.
     public init(store: HeraldStore, window: Duration, interval: Duration = .seconds(600), logger: Logger) {
         self.store = store
         self.window = window

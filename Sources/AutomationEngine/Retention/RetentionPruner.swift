@@ -20,9 +20,13 @@ public struct RetentionPruner: Service {
     private let now: @Sendable () -> Timestamp
 
     /// - Parameters:
+    ///   - store: the database to prune.
     ///   - age: what is older than this (and finished) is removed.
     ///   - interval: time between passes (the first runs at start).
     ///   - batchSize: records per transaction.
+    ///   - metrics: where `herald_retention_pruned_total` is counted.
+    ///   - logger: where each pass's removals, or its failure, are reported.
+    ///   - now: the clock; `herald prune` and tests pass their own.
     public init(
         store: HeraldStore, age: Duration, interval: Duration = .seconds(600), batchSize: Int = 500, metrics: EngineMetrics = EngineMetrics(),
         logger: Logger, now: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }

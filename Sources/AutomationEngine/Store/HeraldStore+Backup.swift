@@ -89,7 +89,10 @@ extension HeraldStore {
     /// API (so a `-wal` file beside `target` is taken into account, never left stale), then
     /// migrates it to this version's schema. The server must be stopped: a running one keeps
     /// what it had cached.
-    /// - Parameter replacing: whether an existing `target` may be replaced.
+    /// - Parameters:
+    ///   - source: the backup file (checked before anything is written).
+    ///   - target: the database file to restore into.
+    ///   - replacing: whether an existing `target` may be replaced.
     public static func restore(from source: String, to target: String, replacing: Bool) throws -> BackupSummary {
         let summary = try inspectBackup(at: source)
         if FileManager.default.fileExists(atPath: target) && !replacing {

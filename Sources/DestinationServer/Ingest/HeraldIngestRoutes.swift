@@ -18,6 +18,7 @@ import SegmentSpec
 /// shows a whole application).
 ///
 /// - Parameters:
+///   - context: the request context type of the application's router.
 ///   - store: the database the events are appended to and the keys are read from.
 ///   - writer: the group-commit writer over `store`.
 ///   - configuration: the payload limits and rate-limit refresh of ``ServerConfiguration``; the rest is not used here.
