@@ -77,7 +77,7 @@ struct PlainTemplate: Sendable {
             case .variable(let path, let escaped):
                 guard let value = Self.lookUp(path, in: scope) else { continue }
                 let text = Self.text(of: value)
-                output += escaped && escapingHTML ? Self.escapeHTML(text) : text
+                output += escaped && escapingHTML ? HTMLEscaping.escape(text) : text
             }
         }
         return output
@@ -108,24 +108,5 @@ struct PlainTemplate: Sendable {
         case .string(let text): text
         case .array, .object: value.encodedString()
         }
-    }
-
-    private static func escapeHTML(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") }) else {
-            return text
-        }
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count + 16)
-        for character in text {
-            switch character {
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "&": escaped += "&amp;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
     }
 }

@@ -4,7 +4,14 @@ import SegmentSpec
 /// The notification controls' storage (digests, waits, frequency caps) in the event
 /// processor's and the step worker's transactions: the operations forward to
 /// ``DigestRecords``, ``RunWaits`` and ``SendLedger``.
-extension EventEffects {
+
+/// A transaction of the SQLite store over one connection: the event processor's and the step
+/// worker's both take part in digests, through the same records.
+protocol DigestParticipant {
+    var db: Database { get }
+}
+
+extension DigestParticipant {
     func joinOpenDigest(_ key: DigestKey, item: JSONObject, at ms: Int64) throws -> DigestJoin? {
         try DigestRecords(db: db).joinOpenDigest(key, item: item, at: ms)
     }
@@ -20,7 +27,12 @@ extension EventEffects {
     func closeDigest(collectedBy runId: Int64, step: Int, at ms: Int64) throws {
         try DigestRecords(db: db).closeDigest(collectedBy: runId, step: step, at: ms)
     }
+}
 
+extension EventEffects: DigestParticipant {}
+extension RunSteps: DigestParticipant {}
+
+extension EventEffects {
     func hasWaitingRuns(workspace: String, event: String) throws -> Bool {
         try RunWaits(db: db).hasWaitingRuns(workspace: workspace, event: event)
     }
@@ -35,22 +47,6 @@ extension EventEffects {
 }
 
 extension RunSteps {
-    func joinOpenDigest(_ key: DigestKey, item: JSONObject, at ms: Int64) throws -> DigestJoin? {
-        try DigestRecords(db: db).joinOpenDigest(key, item: item, at: ms)
-    }
-
-    func openDigest(_ key: DigestKey, runId: Int64, closesAt: Int64, maxItems: Int, item: JSONObject, at ms: Int64) throws {
-        try DigestRecords(db: db).openDigest(key, runId: runId, closesAt: closesAt, maxItems: maxItems, item: item, at: ms)
-    }
-
-    func digest(collectedBy runId: Int64, step: Int) throws -> OwnedDigest? {
-        try DigestRecords(db: db).digest(collectedBy: runId, step: step)
-    }
-
-    func closeDigest(collectedBy runId: Int64, step: Int, at ms: Int64) throws {
-        try DigestRecords(db: db).closeDigest(collectedBy: runId, step: step, at: ms)
-    }
-
     func postpone(runId: Int64, dueAt: Int64, at ms: Int64) throws {
         try db.cachedStatement(sql: "UPDATE run SET dueAt = ?, updatedAt = ? WHERE id = ?").execute(arguments: [dueAt, ms, runId])
     }

@@ -1,3 +1,4 @@
+import AutomationEngine
 import Foundation
 import SegmentSpec
 
@@ -61,19 +62,7 @@ enum WebText {
 
     /// HTML-escaped text.
     static func escape(_ text: String) -> String {
-        var output = ""
-        output.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": output += "&amp;"
-            case "<": output += "&lt;"
-            case ">": output += "&gt;"
-            case "\"": output += "&quot;"
-            case "'": output += "&#39;"
-            default: output.append(character)
-            }
-        }
-        return output
+        HTMLEscaping.escape(text)
     }
 
     /// A path component (a profile id, a message id) escaped for a link.
